@@ -1,0 +1,1 @@
+"""Jinshang marketplace: the composition root and the trade workflows."""

@@ -1,0 +1,131 @@
+"""The ``jinshang`` console script: Flask's CLI with our commands (demo, worker, ...).
+
+Packages add their own commands (``reindex``, ``ledger-check``) in their ``init_app``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import inspect
+
+from market.config import PROJECT_ROOT
+from market.core.i18n import i18n_compile_command
+from market.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(load_demo_command)
+    app.cli.add_command(i18n_compile_command)
+
+
+def main() -> None:
+    """Entry point of the ``jinshang`` console script."""
+    from market.app import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), help="晋商 Jinshang marketplace")
+    cli.main(prog_name="jinshang")
+
+
+def upgrade_database() -> None:
+    """Create or upgrade the schema with the Alembic migrations."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(PROJECT_ROOT / "migrations"))
+
+
+def database_is_empty() -> bool:
+    from market.accounts.models import Company
+
+    return "company" not in inspect(db.engine).get_table_names() or db.session.query(Company.id).first() is None
+
+
+@click.command("load-demo")
+@with_appcontext
+def load_demo_command() -> None:
+    """Upgrade the database and load the demo data if it is empty."""
+    from market import demo
+
+    upgrade_database()
+    if database_is_empty():
+        demo.load(echo=click.echo)
+    else:
+        click.echo("Database already has data; demo data not loaded.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run the due jobs once and exit.")
+@click.option("--poll", default=0.3, show_default=True, help="Seconds between polls when idle.")
+@with_appcontext
+def worker_command(once: bool, poll: float) -> None:
+    """Run background jobs (search indexing, notifications, payouts) until stopped."""
+    from market.core.jobs import run_worker
+
+    stopping = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stopping.update(flag=True))
+    click.echo("worker: started" + (" (once)" if once else ""))
+    with contextlib.suppress(KeyboardInterrupt):
+        run_worker(poll_seconds=poll, once=once, stop=lambda: stopping["flag"])
+    click.echo("worker: stopped")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn web workers")
+@with_appcontext
+def demo_command(host: str, port: int, workers: int) -> None:
+    """Create or upgrade the database, load demo data if empty, and serve with gunicorn + the worker."""
+    from market import demo
+    from market.core.jobs import run_pending
+
+    click.echo("1/3 database: upgrading schema ...")
+    upgrade_database()
+    if database_is_empty():
+        click.echo("2/3 demo data: loading (first start only) ...")
+        demo.load(echo=click.echo)
+        click.echo("    indexing for search ...")
+        while run_pending(limit=500):
+            pass
+    else:
+        click.echo("2/3 demo data: already present")
+    demo.print_logins(echo=click.echo)
+
+    env = {**os.environ, "JINSHANG_INSTANCE": current_app.instance_path}
+    # our own interpreter running our own modules: no untrusted input reaches these commands
+    worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker"], env=env, cwd=PROJECT_ROOT)
+    web = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+         "--access-logfile", "-", "wsgi:app"],
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+    click.echo(f"3/3 serving on http://{host}:{port}/  (Ctrl-C to stop)")
+    try:
+        while web.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        for proc in (web, worker):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in (web, worker):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()

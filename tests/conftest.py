@@ -1,0 +1,85 @@
+"""Test fixtures. One app per session; every test starts from empty tables.
+
+``TEST_DATABASE_URL`` reruns the whole suite on PostgreSQL (``.ci/run`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from market.app import create_app
+from market.extensions import db as _db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE_URL.startswith(("postgres", "postgresql"))
+
+
+def test_config(tmp: Path, **extra: object) -> dict[str, object]:
+    """The configuration every test app uses; pass overrides for special cases."""
+    config: dict[str, object] = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{tmp / 'test.db'}",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_BACKEND": "memory",
+        "SERVER_NAME": "localhost",
+        "PAYMENT_PROVIDERS": "sandbox,bank_transfer,stripe",
+        "STRIPE_API_KEY": "sk_test_double",
+        "STRIPE_WEBHOOK_SECRET": "whsec_test_double",
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    application = create_app(test_config(tmp_path_factory.mktemp("instance")))
+    with application.app_context():
+        _db.drop_all()
+        _db.create_all()
+    return application
+
+
+def _empty_all_tables() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        _db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            _db.session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 (our own table names)
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    """Each test runs in an app context on empty tables."""
+    with app.app_context():
+        yield
+        _db.session.rollback()
+        _db.session.remove()
+        _empty_all_tables()
+    for hook in app.extensions.get("test_reset_hooks", []):
+        hook()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask):  # type: ignore[no-untyped-def]
+    return _db
