@@ -1,7 +1,8 @@
-"""catalog: see DESIGN.md for what lives here."""
+"""What is for sale: categories, industry spec schemas, listings, search."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's models, blueprints, job handlers and CLI commands."""
+    """Register the catalog models, pages, search backend, job handlers and CLI commands."""
+    from catalog import models  # noqa: F401  (registers the tables)
