@@ -72,7 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     http.register_error_handlers(app)
     _register_template_helpers(app)
 
-    from market.core import commands
+    from market.core import audit, commands, jobs, mail, notify  # noqa: F401  (kernel tables and job handlers)
 
     commands.init_app(app)
     for name in DOMAIN_PACKAGES:
