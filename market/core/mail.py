@@ -46,7 +46,7 @@ class FileBackend:
 
 class ConsoleBackend:
     def send(self, mail: Mail) -> None:
-        print(f"--- mail to {mail.to}: {mail.subject}\n{mail.body}\n---", file=sys.stderr)  # noqa: T201
+        print(f"--- mail to {mail.to}: {mail.subject}\n{mail.body}\n---", file=sys.stderr)
 
 
 class MemoryBackend:
