@@ -67,6 +67,9 @@ class Company(db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     verification_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")  # active | suspended
+    # Denormalised from the credit hook so listings and search can show and sort by it (None: not yet rated).
+    credit_score: Mapped[int | None] = mapped_column(SmallInteger)
+    credit_grade: Mapped[str | None] = mapped_column(String(4))
     created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     verified_at = mapped_column(UTCDateTime())
 
