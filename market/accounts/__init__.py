@@ -18,3 +18,16 @@ def init_app(app: Flask) -> None:
         if user is None or user.session_version != int(version):
             return None
         return user
+
+    @app.before_request
+    def expose_actor() -> None:
+        """Publish the acting user and company for layers below accounts (see market.core.actor)."""
+        from flask import g
+        from flask_login import current_user
+
+        from market.accounts.context import acting_company_id
+
+        if current_user.is_authenticated:
+            g.actor_user_id = current_user.id
+            g.actor_platform_role = current_user.platform_role
+            g.actor_company_id = acting_company_id()

@@ -1,0 +1,44 @@
+"""The Alembic migrations build the same schema as the models, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from market.app import create_app
+from market.config import PROJECT_ROOT
+from market.extensions import db
+from tests.conftest import TEST_DATABASE_URL, test_config
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    url = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{url.database}_migr_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_from_empty_matches_the_models(tmp_path, fresh_database_url):
+    app = create_app(test_config(tmp_path, SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], f"models and migrations differ; run `jinshang db migrate`: {diff}"
+        downgrade(directory=str(PROJECT_ROOT / "migrations"), revision="base")
+        db.engine.dispose()
