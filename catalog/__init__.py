@@ -1,8 +1,35 @@
 """What is for sale: categories, industry spec schemas, listings, search."""
 
+import os
+
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     """Register the catalog models, pages, search backend, job handlers and CLI commands."""
-    from catalog import models  # noqa: F401  (registers the tables)
+    # models registers the tables; admin_views and seller_views add their routes to catalog.views.bp
+    from catalog import admin_views, models, seller_views  # noqa: F401
+    from catalog.api import api_bp
+    from catalog.search import postgres_backend  # noqa: F401  (its tables exist on every database)
+    from catalog.search.tasks import reindex_command
+    from catalog.views import bp
+
+    app.config.setdefault("EXPOSE_WORKER_PID", os.environ.get("JINSHANG_EXPOSE_WORKER_PID") == "1")
+    from catalog.forms import quantity_text
+
+    app.jinja_env.filters.setdefault("qty", quantity_text)
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.cli.add_command(reindex_command)
+    if app.testing:
+        app.extensions.setdefault("test_reset_hooks", []).append(lambda: _reset_search(app))
+
+
+def _reset_search(app: Flask) -> None:
+    """Tests empty the tables after each test; the Whoosh index is derived data and is emptied with them."""
+    state = app.extensions.get("catalog_search", {})
+    index = state.get("index")
+    if index is not None and index.name == "whoosh":
+        with app.app_context():
+            if index.doc_count():
+                index.replace_all([])

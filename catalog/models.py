@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from market.accounts.models import Company
 from market.core.timeutil import UTCDateTime, utcnow
 from market.extensions import db
 
@@ -40,6 +41,25 @@ class Category(db.Model):
     parent: Mapped[Category | None] = relationship(remote_side="Category.id", back_populates="children")
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.position")
 
+    def name(self, locale: str = "zh_CN") -> str:
+        return self.name_en if str(locale).startswith("en") else self.name_zh
+
+    def ancestors(self) -> list[Category]:
+        """Root first, this category last."""
+        chain: list[Category] = []
+        node: Category | None = self
+        while node is not None and node not in chain:  # a cycle cannot happen (moves are checked), but never loop
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    def effective_schema(self) -> list[dict[str, Any]]:
+        """Its own spec schema, or the nearest ancestor's (主焦煤 uses 焦煤's)."""
+        for node in reversed(self.ancestors()):
+            if node.spec_schema:
+                return node.spec_schema
+        return []
+
 
 class Listing(db.Model):
     """A lot offered by a seller company. Price in fen per ``unit``; stock in ``unit``."""
@@ -69,6 +89,13 @@ class Listing(db.Model):
     published_at = mapped_column(UTCDateTime())
 
     category: Mapped[Category] = relationship()
+    seller: Mapped[Company] = relationship(lazy="joined")
+    photos: Mapped[list[ListingPhoto]] = relationship(
+        back_populates="listing", order_by="ListingPhoto.position", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[ListingAttachment]] = relationship(
+        back_populates="listing", order_by="ListingAttachment.id", cascade="all, delete-orphan"
+    )
     price_tiers: Mapped[list[PriceTier]] = relationship(
         back_populates="listing", order_by="PriceTier.min_quantity", cascade="all, delete-orphan"
     )
@@ -80,6 +107,61 @@ class Listing(db.Model):
             if quantity >= tier.min_quantity:
                 price = tier.unit_price_fen
         return price
+
+    def title(self, locale: str = "zh_CN") -> str:
+        return (self.title_en or self.title_zh) if str(locale).startswith("en") else self.title_zh
+
+    def description(self, locale: str = "zh_CN") -> str:
+        if str(locale).startswith("en"):
+            return self.description_en or self.description_zh or ""
+        return self.description_zh or ""
+
+    @property
+    def certificate(self) -> ListingAttachment | None:
+        """The latest inspection certificate, if any."""
+        certificates = [a for a in self.attachments if a.kind == "inspection_certificate"]
+        return certificates[-1] if certificates else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The fields an audit row records."""
+        return {"status": self.status, "title_zh": self.title_zh, "unit_price_fen": self.unit_price_fen,
+                "available_quantity": str(self.available_quantity), "specs": self.specs}
+
+
+class ListingPhoto(db.Model):
+    """A photo of a lot, validated by content (Pillow) and stored with a thumbnail under ``UPLOAD_DIR``."""
+
+    __tablename__ = "listing_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    stored_name: Mapped[str] = mapped_column(String(80), nullable=False)  # relative to UPLOAD_DIR
+    thumb_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="photos")
+
+
+class ListingAttachment(db.Model):
+    """A document attached to a lot: the inspection certificate (PDF or image, checked by content)."""
+
+    __tablename__ = "listing_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="inspection_certificate")
+    original_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    stored_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="attachments")
 
 
 class PriceTier(db.Model):

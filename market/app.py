@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import Flask, session
 from flask_babel import get_locale
 
@@ -91,4 +92,7 @@ def _register_template_helpers(app: Flask) -> None:
         def has_endpoint(endpoint: str) -> bool:
             return endpoint in app.view_functions
 
-        return {"current_locale": str(get_locale()), "has_endpoint": has_endpoint}
+        # Babel names "zh_CN" zh_Hans_CN (likely script); templates compare with the configured codes.
+        parsed = str(get_locale())
+        configured = {str(Locale.parse(code)): code for code in app.config["LANGUAGES"]}
+        return {"current_locale": configured.get(parsed, parsed), "has_endpoint": has_endpoint}

@@ -49,6 +49,10 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PAYMENT_PROVIDERS": ("PAYMENT_PROVIDERS", str),
     "CREDIT_PROVIDERS": ("CREDIT_PROVIDERS", str),
     "CREDIT_BUREAU_URL": ("CREDIT_BUREAU_URL", str),
+    "CREDIT_BUREAU_TOKEN": ("CREDIT_BUREAU_TOKEN", str),
+    "CREDIT_BUREAU_TIMEOUT": ("CREDIT_BUREAU_TIMEOUT", float),
+    "CREDIT_BUREAU_RETRIES": ("CREDIT_BUREAU_RETRIES", int),
+    "CREDIT_PROVIDER_WEIGHTS": ("CREDIT_PROVIDER_WEIGHTS", str),
     "REDIS_URL": ("REDIS_URL", str),
     "MAIL_BACKEND": ("MAIL_BACKEND", str),
     "MAIL_FROM": ("MAIL_FROM", str),
@@ -65,6 +69,8 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "ESCROW_AUTO_RELEASE_DAYS": ("ESCROW_AUTO_RELEASE_DAYS", int),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
+    "BUSINESS_REGISTRY": ("BUSINESS_REGISTRY", str),
+    "UPLOAD_DIR": ("UPLOAD_DIR", str),
 }
 
 
@@ -81,6 +87,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PAYMENT_PROVIDERS": "sandbox,bank_transfer",
         "CREDIT_PROVIDERS": "internal",
         "CREDIT_BUREAU_URL": "",
+        "CREDIT_BUREAU_TOKEN": "",
+        "CREDIT_BUREAU_TIMEOUT": 3.0,  # seconds per attempt (connect and read)
+        "CREDIT_BUREAU_RETRIES": 2,  # extra attempts after a timeout, connection error or 5xx
+        "CREDIT_PROVIDER_WEIGHTS": "internal:2",  # how the hook weighs providers' scores (others: 1)
         "REDIS_URL": "",
         "MAIL_BACKEND": "file",  # file | console | smtp | memory
         "MAIL_DIR": str(folder / "mail"),
@@ -103,6 +113,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
         "LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+        "BUSINESS_REGISTRY": "null",  # null | file:<path to JSON export> | a registered adapter
+        "PASSWORD_RESET_MAX_AGE": 2 * 60 * 60,  # seconds a reset link stays valid
+        "INVITE_MAX_AGE": 7 * 24 * 60 * 60,  # seconds an invitation link stays valid
         "STRIPE_API_KEY": "",
         "STRIPE_WEBHOOK_SECRET": "",
         "PLATFORM_FEE_BPS": 50,  # 0.5 %

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -24,7 +24,7 @@ def is_postgres() -> bool:
     return TEST_DATABASE_URL.startswith(("postgres", "postgresql"))
 
 
-def test_config(tmp: Path, **extra: object) -> dict[str, object]:
+def app_config(tmp: Path, **extra: object) -> dict[str, object]:
     """The configuration every test app uses; pass overrides for special cases."""
     config: dict[str, object] = {
         "TESTING": True,
@@ -45,7 +45,15 @@ def test_config(tmp: Path, **extra: object) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    application = create_app(test_config(tmp_path_factory.mktemp("instance")))
+    application = create_app(app_config(tmp_path_factory.mktemp("instance")))
+
+    @application.before_request
+    def _fresh_request_globals() -> None:
+        # Each test holds one app context around many requests, so ``g`` would carry the signed-in user,
+        # the locale and the acting company from one request (or client) to the next: start clean.
+        for name in list(vars(g)):
+            delattr(g, name)
+
     with application.app_context():
         _db.drop_all()
         _db.create_all()

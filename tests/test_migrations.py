@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from market.app import create_app
 from market.config import PROJECT_ROOT
 from market.extensions import db
-from tests.conftest import TEST_DATABASE_URL, test_config
+from tests.conftest import TEST_DATABASE_URL, app_config
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def fresh_database_url(tmp_path):
 
 
 def test_upgrade_from_empty_matches_the_models(tmp_path, fresh_database_url):
-    app = create_app(test_config(tmp_path, SQLALCHEMY_DATABASE_URI=fresh_database_url))
+    app = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=fresh_database_url))
     with app.app_context():
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
         with db.engine.connect() as conn:

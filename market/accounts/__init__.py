@@ -1,13 +1,22 @@
 """Companies, users, memberships and roles, onboarding, verification."""
 
 from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from market.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    """Register the account models, the user loader and the account pages."""
-    from market.accounts import models
+    """Register the account models, the user loader, the business registry and the account pages."""
+    from market.accounts import company_views, models, regions, registry, verification_views, views  # noqa: F401
+    from market.accounts.labels import (
+        INDUSTRY_LABELS,
+        KIND_LABELS,
+        REQUEST_STATUS_LABELS,
+        ROLE_LABELS,
+        VERIFICATION_LABELS,
+    )
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
@@ -19,15 +28,18 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
-    @app.before_request
-    def expose_actor() -> None:
-        """Publish the acting user and company for layers below accounts (see market.core.actor)."""
-        from flask import g
-        from flask_login import current_user
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    registry.init_app(app)
+    app.register_blueprint(views.bp)
 
-        from market.accounts.context import acting_company_id
+    from market.accounts.context import acting_membership
 
-        if current_user.is_authenticated:
-            g.actor_user_id = current_user.id
-            g.actor_platform_role = current_user.platform_role
-            g.actor_company_id = acting_company_id()
+    # Globals rather than a context processor, so that imported macros see them too.
+    app.jinja_env.globals.update(
+        KIND_LABELS=KIND_LABELS, ROLE_LABELS=ROLE_LABELS, VERIFICATION_LABELS=VERIFICATION_LABELS,
+        REQUEST_STATUS_LABELS=REQUEST_STATUS_LABELS, INDUSTRY_LABELS=INDUSTRY_LABELS,
+        region_label=lambda code: regions.region_label(code, str(get_locale())),
+        acting_membership=acting_membership,
+    )

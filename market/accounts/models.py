@@ -6,7 +6,7 @@ import enum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, SmallInteger, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.core.timeutil import UTCDateTime, utcnow
@@ -57,6 +57,8 @@ class Company(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True, nullable=False)
     name_zh: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    # name_zh folded for the duplicate-name check (full-width, spaces, case): set by an event below
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default=CompanyKind.ENTERPRISE)
     industries: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
@@ -146,3 +148,57 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     company: Mapped[Company] = relationship(back_populates="memberships")
+
+
+def company_name_key(name: str) -> str:
+    """Fold a company name so that "山西 晋商（集团）" and "山西晋商(集团)" compare equal."""
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
+
+
+@event.listens_for(Company, "before_insert")
+@event.listens_for(Company, "before_update")
+def _set_name_key(_mapper: Any, _connection: Any, company: Company) -> None:
+    company.name_key = company_name_key(company.name_zh)
+
+
+class VerificationRequest(db.Model):
+    """A company's business licence, waiting for (or decided by) an operator: the way to L1."""
+
+    __tablename__ = "verification_request"
+
+    PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), nullable=False)  # random file name under UPLOAD_DIR
+    original_name: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))  # why it was rejected
+    created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    decided_at = mapped_column(UTCDateTime())
+
+    company: Mapped[Company] = relationship()
+
+
+class Invitation(db.Model):
+    """An emailed invitation to join a company with a role; the link carries a signed id."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), nullable=False, index=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending|accepted|revoked
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    accepted_at = mapped_column(UTCDateTime())
+
+    company: Mapped[Company] = relationship()

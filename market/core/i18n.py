@@ -7,6 +7,7 @@ Parts avoid one shared file that every change edits; ``jinshang i18n-compile`` m
 from __future__ import annotations
 
 import click
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -40,10 +41,13 @@ def compile_all() -> dict[str, int]:
     counts = {}
     for locale in LOCALES:
         catalog = merged_catalog(locale)
-        target = TRANSLATIONS / locale / "LC_MESSAGES"
-        target.mkdir(parents=True, exist_ok=True)
-        with (target / "messages.mo").open("wb") as handle:
-            write_mo(handle, catalog)
+        # Babel parses "zh_CN" as zh_Hans_CN and looks the catalogue up under that name (then "zh"),
+        # so the catalogue is written under both names.
+        for folder in dict.fromkeys((locale, str(Locale.parse(locale)))):
+            target = TRANSLATIONS / folder / "LC_MESSAGES"
+            target.mkdir(parents=True, exist_ok=True)
+            with (target / "messages.mo").open("wb") as handle:
+                write_mo(handle, catalog)
         counts[locale] = len(catalog)
     return counts
 

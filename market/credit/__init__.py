@@ -1,7 +1,44 @@
-"""credit: see DESIGN.md for what lives here."""
+"""Credit reports, ratings, the credit-provider hook and the trust gates built on them.
+
+Public entry points for other packages:
+
+* ``market.credit.services.request_recompute(company_id)``: after an event that moves a score.
+* ``market.credit.gates.check_order_allowed(buyer, seller, amount_fen, payment_terms=None)``: before
+  placing an order or accepting a quote; raises ``CreditGateRefused`` (HTTP 403) with a clear message.
+* ``market.credit.ratings.ratings_summary(company_id)`` and ``templates/credit/_ratings_summary.html``
+  for profiles; ``templates/credit/_grade_badge.html`` for a grade badge.
+"""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's models, blueprints, job handlers and CLI commands."""
+    """Register the credit models, pages, the ``credit.recompute`` job and the ``credit-recompute`` command."""
+    import click
+    from flask.cli import with_appcontext
+
+    from market.credit import events, models, services  # noqa: F401  (tables, flush listener, job handler)
+    from market.credit.providers import provider_names
+    from market.credit.views import bp
+    from market.orders import models as order_models  # noqa: F401  (ratings reference trade_order)
+
+    provider_names(app.config)  # an unknown provider name fails at start, not at the first recompute
+    app.register_blueprint(bp)
+
+    @click.command("credit-recompute")
+    @click.argument("company_ids", nargs=-1, type=int)
+    @with_appcontext
+    def credit_recompute_command(company_ids: tuple[int, ...]) -> None:
+        """Recompute credit reports now (all companies if no id is given)."""
+        from sqlalchemy import select
+
+        from market.accounts.models import Company
+        from market.extensions import db
+
+        ids = company_ids or tuple(db.session.scalars(select(Company.id).order_by(Company.id)))
+        for company_id in ids:
+            snapshot = services.recompute(company_id)
+            db.session.commit()
+            click.echo(f"company {company_id}: {snapshot.score if snapshot.score is not None else 'not yet rated'}")
+
+    app.cli.add_command(credit_recompute_command)

@@ -1,7 +1,36 @@
-"""orders: see DESIGN.md for what lives here."""
+"""orders: cart, orders and their lifecycle, stock reservation, contracts, inspection, disputes, escrow link."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's models, blueprints, job handlers and CLI commands."""
+    """Register the order models, pages, JSON API, job handlers, escrow signal receivers and CLI."""
+    import click
+
+    from market.orders import (  # noqa: F401  (models and job handlers register on import)
+        cart_views,
+        escrow_link,
+        inspection,
+        models,
+        operator_views,
+        services,
+        views,
+    )
+    from market.orders.api import api
+
+    app.config.setdefault("ORDER_ACCEPT_HOURS", 48)
+    app.config.setdefault("ORDER_SIGN_DAYS", 7)
+    app.config.setdefault("ORDER_PAYMENT_DAYS", 3)
+    app.config.setdefault("ORDER_CLOSE_DAYS", 7)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api)
+    escrow_link.connect_signals()
+
+    @app.cli.command("orders-expire")
+    def expire_command() -> None:
+        """Cancel orders left too long unaccepted, unsigned or unpaid (the jobs do this too)."""
+        from market.core.http import commit
+
+        count = services.expire_overdue()
+        commit()
+        click.echo(f"{count} order(s) expired")

@@ -1,7 +1,10 @@
-"""rfq: see DESIGN.md for what lives here."""
+"""rfq: requests for quotation and sealed quotes."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's models, blueprints, job handlers and CLI commands."""
+    """Register the RFQ models, pages and the job that opens quotes at the deadline."""
+    from market.rfq import models, services, views  # noqa: F401
+
+    app.register_blueprint(views.bp)

@@ -1,7 +1,15 @@
-"""supervision: see DESIGN.md for what lives here."""
+"""supervision: regulator and operator consoles (the audit log browser lives here)."""
+
+import json
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's models, blueprints, job handlers and CLI commands."""
+    """Register this package's blueprints and template filters."""
+    from market.supervision import views
+
+    app.register_blueprint(views.bp)
+    # Chinese stays readable in the audit page (Flask's tojson escapes it to \uXXXX).
+    app.jinja_env.filters["audit_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                                   default=str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from flask.testing import FlaskClient
+from sqlalchemy import inspect
 
 from market.accounts import uscc
 from market.accounts.models import Company, CompanyKind, CompanyRole, Membership, User, Verification
@@ -79,6 +80,9 @@ def make_staff(role: str = "operator") -> User:
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
     """Sign in through the real login form (commits first so the request sees the user)."""
+    # After an earlier request the object may be detached (each request ends the session): look it up again.
+    email = db.session.get(User, inspect(user).identity[0]).email
+    # commit AFTER the lookup: on SQLite an open transaction here holds the write lock the request needs
     db.session.commit()
-    response = client.post("/login", data={"identifier": user.email, "password": password})
+    response = client.post("/login", data={"identifier": email, "password": password})
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]

@@ -1,0 +1,96 @@
+"""The operator's category editor: add, rename, move, and edit a spec schema as validated JSON."""
+
+from __future__ import annotations
+
+import json
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from catalog import categories as service
+from catalog.views import bp
+from market.accounts.context import require_platform_role
+from market.core.errors import ValidationFailed
+from market.core.http import commit
+from market.extensions import db
+
+
+def _page(errors: dict[str, str] | None = None, status: int = 200, edit_id: int | None = None,
+          schema_text: str | None = None):  # type: ignore[no-untyped-def]
+    tree = service.tree()
+    editing = next((c for c, _depth in tree if c.id == edit_id), None)
+    if editing is not None and schema_text is None:
+        schema_text = json.dumps(editing.spec_schema, ensure_ascii=False, indent=2)
+    return render_template("catalog/admin_categories.html", tree=tree, errors=errors or {}, editing=editing,
+                           schema_text=schema_text, industries=service.INDUSTRIES), status
+
+
+@bp.get("/operator/categories")
+@require_platform_role("operator")
+def admin_categories():  # type: ignore[no-untyped-def]
+    try:
+        edit_id = int(request.args["edit"]) if request.args.get("edit") else None
+    except ValueError:
+        edit_id = None
+    return _page(edit_id=edit_id)
+
+
+@bp.post("/operator/categories")
+@require_platform_role("operator")
+def admin_add_category():  # type: ignore[no-untyped-def]
+    form = request.form
+    try:
+        category = service.add_category(slug=form.get("slug", ""), name_zh=form.get("name_zh", ""),
+                                        name_en=form.get("name_en", ""), parent_id=form.get("parent_id") or None,
+                                        industry=form.get("industry", ""), actor_user_id=current_user.id)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _page(exc.field_errors, 422)
+    commit()
+    flash(_("Category %(name)s added.", name=category.name_zh), "success")
+    return redirect(url_for("catalog.admin_categories", edit=category.id))
+
+
+@bp.post("/operator/categories/<int:category_id>/rename")
+@require_platform_role("operator")
+def admin_rename_category(category_id: int):  # type: ignore[no-untyped-def]
+    category = service.get_category(category_id)
+    try:
+        service.rename_category(category, name_zh=request.form.get("name_zh", ""),
+                                name_en=request.form.get("name_en", ""), actor_user_id=current_user.id)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _page(exc.field_errors, 422, edit_id=category_id)
+    commit()
+    flash(_("Category renamed."), "success")
+    return redirect(url_for("catalog.admin_categories", edit=category_id))
+
+
+@bp.post("/operator/categories/<int:category_id>/move")
+@require_platform_role("operator")
+def admin_move_category(category_id: int):  # type: ignore[no-untyped-def]
+    category = service.get_category(category_id)
+    try:
+        service.move_category(category, request.form.get("parent_id"), actor_user_id=current_user.id)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _page(exc.field_errors, 422, edit_id=category_id)
+    commit()
+    flash(_("Category moved."), "success")
+    return redirect(url_for("catalog.admin_categories", edit=category_id))
+
+
+@bp.post("/operator/categories/<int:category_id>/schema")
+@require_platform_role("operator")
+def admin_category_schema(category_id: int):  # type: ignore[no-untyped-def]
+    category = service.get_category(category_id)
+    text = request.form.get("spec_schema", "")
+    try:
+        service.set_schema(category, text, actor_user_id=current_user.id)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _page(exc.field_errors, 422, edit_id=category_id, schema_text=text)
+    commit()
+    flash(_("Spec schema saved; listings in this category are being reindexed."), "success")
+    return redirect(url_for("catalog.admin_categories", edit=category_id))

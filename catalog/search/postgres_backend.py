@@ -1,0 +1,249 @@
+"""The many-hosts backend: segmented tokens in a PostgreSQL tsvector with a GIN index.
+
+Tokens come from the same jieba analysis as Whoosh, computed in Python at index time. We build the
+tsvector from its literal form ('山西':1A '动力煤':2A ...) rather than ``to_tsvector('simple', ...)``:
+PostgreSQL's parser would re-split the tokens, and whether it treats Chinese characters as letters
+depends on the database's locale (under ``C`` it drops them). The literal keeps jieba's tokens exactly
+and still carries positions and weights (title = A, body = D) for ``ts_rank``. Queries are tsquery
+literals built from the same tokens, so no user text is ever parsed as query syntax.
+
+Filters and facets are SQL over the ``facet_terms`` array (GIN), ranges over ``spec_values`` (JSONB).
+This backend needs PostgreSQL; on SQLite it refuses to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog.search.analysis import fuzzy_distance, highlight, is_latin_word, levenshtein, query_tokens, tokenize
+from catalog.search.base import (
+    Filters,
+    Hit,
+    Ranges,
+    SearchDocument,
+    SearchResults,
+    clean_paging,
+    clean_ranges,
+    clean_sort,
+    count_facets,
+    facet_prefixes,
+    filter_groups,
+    suggest_query,
+)
+from market.extensions import db
+
+MAX_POSITION = 16383  # tsvector positions stop at 2^14 - 1
+BATCH = 1000
+
+
+class SearchDocumentRow(db.Model):
+    """A listing as the postgres search backend sees it (derived data; ``jinshang reindex`` rebuilds it)."""
+
+    __tablename__ = "search_document"
+
+    listing_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tsv = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"), nullable=False)
+    title_zh: Mapped[str] = mapped_column(String(200), nullable=False)
+    title_en: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    facet_terms = mapped_column(ARRAY(String(80)).with_variant(JSON(), "sqlite"), nullable=False)
+    spec_values = mapped_column(JSONB().with_variant(JSON(), "sqlite"), nullable=False)
+    price_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    published_ts: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    credit_score: Mapped[int] = mapped_column(Integer, nullable=False, default=-1)
+
+    __table_args__ = (
+        Index("ix_search_document_tsv", "tsv", postgresql_using="gin").ddl_if(dialect="postgresql"),
+        Index("ix_search_document_facet_terms", "facet_terms", postgresql_using="gin").ddl_if(dialect="postgresql"),
+        Index("ix_search_document_price_fen", "price_fen"),
+        Index("ix_search_document_published_ts", "published_ts"),
+    )
+
+
+class SearchTerm(db.Model):
+    """The Latin vocabulary of the index, for typo tolerance (stale words only widen a fuzzy match)."""
+
+    __tablename__ = "search_term"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+def _lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(title_tokens: list[str], body_tokens: list[str]) -> str:
+    """``'山西':1A,5A '煤':3D`` — positions and weights, one entry per distinct token."""
+    positions: dict[str, list[str]] = {}
+    for offset, token in enumerate(title_tokens + body_tokens, start=1):
+        weight = "A" if offset <= len(title_tokens) else "D"
+        slot = positions.setdefault(token, [])
+        if len(slot) < 8:  # a word's first few occurrences are all ts_rank needs
+            slot.append(f"{min(offset, MAX_POSITION)}{weight}")
+    return " ".join(f"{_lexeme(token)}:{','.join(marks)}" for token, marks in positions.items())
+
+
+def row_for(doc: SearchDocument) -> dict[str, Any]:
+    title_tokens = tokenize(f"{doc.title_zh} {doc.title_en}", "index")
+    body_tokens = tokenize(doc.body, "index")
+    return {
+        "listing_id": doc.id, "tsv": tsvector_literal(title_tokens, body_tokens), "title_zh": doc.title_zh,
+        "title_en": doc.title_en, "summary": doc.summary, "facet_terms": doc.facet_terms,
+        "spec_values": doc.numbers, "price_fen": doc.price_fen, "published_ts": doc.published_ts,
+        "credit_score": -1 if doc.credit_score is None else doc.credit_score,
+        "_latin": {t for t in title_tokens + body_tokens if is_latin_word(t) and len(t) <= 64},
+    }
+
+
+ORDER = {
+    "relevance": "score DESC, listing_id DESC",
+    "price_asc": "price_fen ASC, listing_id DESC",
+    "price_desc": "price_fen DESC, listing_id DESC",
+    "newest": "published_ts DESC, listing_id DESC",
+    "credit": "credit_score DESC, score DESC, listing_id DESC",
+}
+
+
+class PostgresIndex:
+    """:class:`catalog.search.base.SearchIndex` in PostgreSQL (writes join the caller's transaction)."""
+
+    name = "postgres"
+
+    def __init__(self) -> None:
+        if db.engine.dialect.name != "postgresql":
+            raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL database (DATABASE_URL)")
+
+    # ---- writer side ----
+    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        latin = sorted(set().union(*(row.pop("_latin") for row in rows)))
+        table = SearchDocumentRow.__table__
+        stmt = insert(table).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.listing_id],
+            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "listing_id"},
+        )
+        db.session.execute(stmt)
+        if latin:
+            db.session.execute(insert(SearchTerm.__table__).values([{"term": t} for t in latin])
+                               .on_conflict_do_nothing())
+
+    def index(self, documents: Iterable[SearchDocument]) -> None:
+        batch: list[dict[str, Any]] = []
+        for doc in documents:
+            batch.append(row_for(doc))
+            if len(batch) >= BATCH:
+                self._upsert(batch)
+                batch = []
+        self._upsert(batch)
+        db.session.flush()
+
+    def delete(self, ids: Iterable[int]) -> None:
+        keys = [int(i) for i in ids]
+        if keys:
+            db.session.execute(text("DELETE FROM search_document WHERE listing_id = ANY(:ids)"), {"ids": keys})
+
+    def replace_all(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+        db.session.execute(text("DELETE FROM search_document"))
+        count = 0
+        batch: list[dict[str, Any]] = []
+        for doc in documents:
+            batch.append(row_for(doc))
+            count += 1
+            if len(batch) >= BATCH:
+                self._upsert(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        self._upsert(batch)
+        if progress and batch:
+            progress(len(batch))
+        return count
+
+    # ---- reader side ----
+    def refresh(self) -> None:
+        """Nothing to do: every query reads the committed rows."""
+
+    def doc_count(self) -> int:
+        return int(db.session.execute(text("SELECT count(*) FROM search_document")).scalar_one())
+
+    def _expand(self, token: str) -> list[str]:
+        """The token plus vocabulary words within its typo distance (Latin words only)."""
+        distance = fuzzy_distance(token)
+        if not distance:
+            return [token]
+        rows = db.session.execute(
+            text("SELECT term FROM search_term WHERE term LIKE :prefix AND length(term) BETWEEN :low AND :high"),
+            {"prefix": token[0] + "%", "low": len(token) - distance, "high": len(token) + distance},
+        ).scalars()
+        return [token, *(t for t in rows if t != token and levenshtein(t, token, distance) <= distance)]
+
+    def _where(self, tokens: list[str], filters: Filters | None, ranges: Ranges | None
+               ) -> tuple[list[str], dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if tokens:
+            groups = ["(" + " | ".join(_lexeme(t) for t in self._expand(token)) + ")" for token in tokens]
+            params["tsq"] = " & ".join(groups)
+            clauses.append("tsv @@ CAST(:tsq AS tsquery)")
+        for n, group in enumerate(filter_groups(filters)):
+            params[f"f{n}"] = group
+            clauses.append(f"facet_terms && CAST(:f{n} AS varchar[])" if len(group) > 1
+                           else f"facet_terms @> CAST(:f{n} AS varchar[])")
+        for n, (key, (low, high)) in enumerate(clean_ranges(ranges).items()):
+            column = "price_fen" if key == "price" else f"CAST(spec_values ->> :k{n} AS double precision)"
+            params[f"k{n}"] = key
+            if low is not None:
+                params[f"lo{n}"] = low
+                clauses.append(f"{column} >= :lo{n}")
+            if high is not None:
+                params[f"hi{n}"] = high
+                clauses.append(f"{column} <= :hi{n}")
+        return clauses or ["TRUE"], params
+
+    def search(self, text_query: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
+               facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
+               per_page: int = 20) -> SearchResults:
+        page, per_page = clean_paging(page, per_page)
+        tokens = query_tokens(text_query)
+        sort = clean_sort(sort, bool(tokens))
+        clauses, params = self._where(tokens, filters, ranges)
+        where = " AND ".join(clauses)
+        score = "ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens else "0"
+        rows = db.session.execute(text(
+            f"SELECT listing_id, title_zh, title_en, summary, {score} AS score "  # noqa: S608 (clauses are ours)
+            f"FROM search_document WHERE {where} ORDER BY {ORDER[sort]} LIMIT :limit OFFSET :offset"
+        ), {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+        prefixes = list(facet_prefixes(facets).values())
+        counted = db.session.execute(text(
+            "SELECT t, count(*) FROM search_document, unnest(facet_terms) AS t "  # noqa: S608
+            f"WHERE {where} AND (t = 'all' OR t LIKE ANY(CAST(:prefixes AS text[]))) GROUP BY t"
+        ), {**params, "prefixes": [p.replace("_", r"\_") + "%" for p in prefixes]}).all()
+        term_counts = {term: int(n) for term, n in counted}
+        total = term_counts.pop("all", 0)
+        hits = [Hit(id=r.listing_id, score=float(r.score), title_zh=r.title_zh, title_en=r.title_en,
+                    highlights={"title": highlight(r.title_zh, tokens), "title_en": highlight(r.title_en, tokens),
+                                "summary": highlight(r.summary, tokens)}) for r in rows]
+        suggestions = suggest_query(text_query, self._known, self._correct) if total == 0 and tokens else []
+        return SearchResults(total, page, per_page, hits, count_facets(term_counts, facets) if facets else {},
+                             suggestions, tokens)
+
+    def _known(self, token: str) -> bool:
+        return bool(db.session.execute(
+            text("SELECT EXISTS (SELECT 1 FROM search_document WHERE tsv @@ CAST(:q AS tsquery))"),
+            {"q": _lexeme(token)}).scalar())
+
+    def _correct(self, token: str) -> str | None:
+        if len(token) < 3:
+            return None
+        candidates = db.session.execute(
+            text("SELECT term FROM search_term WHERE term LIKE :p AND length(term) BETWEEN :lo AND :hi"),
+            {"p": token[0] + "%", "lo": len(token) - 2, "hi": len(token) + 2}).scalars()
+        close = sorted((levenshtein(t, token, 2), t) for t in candidates)
+        return next((term for distance, term in close if distance <= 2 and self._known(term)), None)

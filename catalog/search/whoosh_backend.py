@@ -1,0 +1,282 @@
+"""The embedded default backend: a Whoosh index on local disk.
+
+Whoosh allows one writer per index, so only the worker writes (jobs ``search.index_listing`` and
+``search.reindex_seller``, and ``jinshang reindex``); a writer that meets the lock waits with backoff
+and retries, so a LockError never reaches a user. Web processes open the index read-only and
+``refresh()`` their searcher before each query (cheap when nothing changed), which is how an edit
+saved through one gunicorn worker becomes visible through every other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from whoosh import columns, fields, index, query, sorting
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer, query_tokens
+from catalog.search.base import (
+    Filters,
+    Hit,
+    Ranges,
+    SearchDocument,
+    SearchResults,
+    clean_paging,
+    clean_ranges,
+    clean_sort,
+    count_facets,
+    facet_prefixes,
+    filter_groups,
+    suggest_query,
+)
+
+log = logging.getLogger(__name__)
+WRITE_TIMEOUT = 120.0  # seconds a writer keeps retrying a held lock before the job is retried later
+READ_RETRIES = 4
+
+
+def make_schema() -> fields.Schema:
+    analyzer = jieba_analyzer()
+    schema = fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        title=fields.TEXT(analyzer=analyzer, phrase=False, field_boost=2.0),
+        body=fields.TEXT(analyzer=analyzer, phrase=False),
+        facets=fields.KEYWORD(lowercase=False, scorable=False),
+        fvec=fields.COLUMN(columns.VarBytesColumn()),
+        price=fields.NUMERIC(int, bits=64, sortable=True),
+        published=fields.NUMERIC(int, bits=64, sortable=True),
+        credit=fields.NUMERIC(int, sortable=True),
+        title_zh=fields.STORED,
+        title_en=fields.STORED,
+        summary=fields.STORED,
+    )
+    schema.add("n_*", fields.NUMERIC(float, bits=64), glob=True)
+    return schema
+
+
+def _fields(doc: SearchDocument) -> dict[str, Any]:
+    counted = [t for t in doc.facet_terms if t != "all" and not t.startswith("se:")]
+    values: dict[str, Any] = {
+        "id": str(doc.id), "title": f"{doc.title_zh} {doc.title_en}", "body": doc.body,
+        "facets": " ".join(doc.facet_terms), "fvec": " ".join(counted).encode(),
+        "price": int(doc.price_fen), "published": int(doc.published_ts),
+        "credit": -1 if doc.credit_score is None else int(doc.credit_score),
+        "title_zh": doc.title_zh, "title_en": doc.title_en, "summary": doc.summary,
+    }
+    for key, number in doc.numbers.items():
+        values[f"n_{key}"] = float(number)
+    return values
+
+
+class WhooshIndex:
+    """:class:`catalog.search.base.SearchIndex` on Whoosh (see the module docstring for the rules)."""
+
+    name = "whoosh"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._searcher: Any = None
+
+    # ---- writer side (the worker) ----
+    def _open_for_writing(self) -> index.Index:
+        self.path.mkdir(parents=True, exist_ok=True)
+        # Creating an index is not covered by Whoosh's write lock: serialise it with a file lock.
+        with (self.path / ".create.lock").open("w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                if not index.exists_in(str(self.path)):
+                    return index.create_in(str(self.path), make_schema())
+                return index.open_dir(str(self.path))
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
+
+    def _writer(self) -> Any:
+        """A writer, waiting with exponential backoff (and jitter) while another process holds the lock."""
+        ix = self._open_for_writing()
+        delay, deadline = 0.05, time.monotonic() + WRITE_TIMEOUT
+        while True:
+            try:
+                return ix.writer()
+            except LockError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay + random.uniform(0, delay))  # noqa: S311 (jitter, not security)
+                delay = min(delay * 2, 1.0)
+
+    def _write(self, work: Callable[[Any], None], **commit_args: Any) -> None:
+        writer = self._writer()
+        try:
+            work(writer)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(**commit_args)
+
+    def index(self, documents: Iterable[SearchDocument]) -> None:
+        def work(writer: Any) -> None:
+            for doc in documents:
+                writer.update_document(**_fields(doc))
+
+        self._write(work)
+
+    def delete(self, ids: Iterable[int]) -> None:
+        def work(writer: Any) -> None:
+            for doc_id in ids:
+                writer.delete_by_term("id", str(doc_id))
+
+        self._write(work)
+
+    def replace_all(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+        count = 0
+
+        def work(writer: Any) -> None:
+            nonlocal count
+            for doc in documents:
+                writer.add_document(**_fields(doc))
+                count += 1
+                if progress:
+                    progress(1)
+
+        # CLEAR: the new segment replaces every old one in a single commit; readers switch at once.
+        self._write(work, mergetype=CLEAR)
+        return count
+
+    def optimize(self) -> None:
+        self._write(lambda writer: None, optimize=True)
+
+    # ---- reader side (web processes) ----
+    def refresh(self) -> None:
+        self._current_searcher()
+
+    def _current_searcher(self) -> Any:
+        """This process's searcher, refreshed to the latest commit; None while no index exists yet."""
+        with self._lock:
+            for attempt in range(READ_RETRIES):
+                try:
+                    if self._searcher is None:
+                        if not index.exists_in(str(self.path)):
+                            return None
+                        self._searcher = index.open_dir(str(self.path), readonly=True).searcher()
+                    else:
+                        self._searcher = self._searcher.refresh()
+                    return self._searcher
+                except (OSError, EOFError, ValueError, KeyError) as exc:
+                    # The writer merged segments between our reading the TOC and opening them: reopen.
+                    log.info("search index reopen after %r (attempt %d)", exc, attempt + 1)
+                    self._searcher = None
+                    time.sleep(0.02 * (attempt + 1))
+            raise RuntimeError("search index could not be opened")
+
+    def doc_count(self) -> int:
+        searcher = self._current_searcher()
+        return searcher.doc_count() if searcher is not None else 0
+
+    def search(self, text: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
+               facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
+               per_page: int = 20) -> SearchResults:
+        page, per_page = clean_paging(page, per_page)
+        tokens = query_tokens(text)
+        sort = clean_sort(sort, bool(tokens))
+        searcher = self._current_searcher()
+        if searcher is None:
+            return SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
+        q = self._build_query(tokens, filters, ranges)
+        results = searcher.search(q, limit=page * per_page, **_sorting(sort))
+        total = len(results)
+        hits = [
+            Hit(id=int(hit["id"]), score=float(hit.score) if isinstance(hit.score, int | float) else 0.0,
+                title_zh=hit["title_zh"], title_en=hit.get("title_en", ""),
+                highlights={"title": highlight(hit["title_zh"], tokens),
+                            "title_en": highlight(hit.get("title_en", ""), tokens),
+                            "summary": highlight(hit.get("summary", ""), tokens)})
+            for hit in results[(page - 1) * per_page:]
+        ]
+        facet_counts = self._facets(searcher, results, facets) if facets else {}
+        suggestions = self._suggest(searcher, text) if total == 0 and tokens else []
+        return SearchResults(total, page, per_page, hits, facet_counts, suggestions, tokens)
+
+    @staticmethod
+    def _text_query(tokens: list[str]) -> query.Query:
+        parts: list[query.Query] = []
+        for token in tokens:
+            alternatives: list[query.Query] = [query.Term("title", token), query.Term("body", token)]
+            distance = fuzzy_distance(token)
+            if distance:
+                alternatives += [query.FuzzyTerm(f, token, maxdist=distance, prefixlength=1, boost=0.5)
+                                 for f in ("title", "body")]
+            parts.append(query.Or(alternatives))
+        return query.And(parts)
+
+    def _build_query(self, tokens: list[str], filters: Filters | None, ranges: Ranges | None) -> query.Query:
+        required: list[query.Query] = []
+        for group in filter_groups(filters):
+            terms = [query.Term("facets", t) for t in group]
+            required.append(terms[0] if len(terms) == 1 else query.Or(terms))
+        for key, (low, high) in clean_ranges(ranges).items():
+            fieldname = "price" if key == "price" else f"n_{key}"
+            if key == "price":
+                low = int(low) if low is not None else None
+                high = int(high) if high is not None else None
+            required.append(query.NumericRange(fieldname, low, high))
+        if tokens:
+            text_query = self._text_query(tokens)
+            # Not query.Require: Whoosh 2.7.4's RequireMatcher returns documents that miss the filter.
+            # A constant-score filter inside And adds nothing to the text score.
+            return query.And([text_query, query.ConstantScoreQuery(query.And(required), 0.0)]) if required \
+                else text_query
+        if required:
+            return query.And(required) if len(required) > 1 else required[0]
+        return query.Every()
+
+    @staticmethod
+    def _facets(searcher: Any, results: Any, facets: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Count facet terms over every matching document, segment by segment (column reads, no postings)."""
+        docs = sorted(results.docs())
+        counts: Counter[bytes] = Counter()
+        if docs:
+            for leaf, offset in searcher.leaf_searchers():
+                reader = leaf.reader()
+                end = offset + reader.doc_count_all()
+                local = [d - offset for d in docs if offset <= d < end]
+                if not local or not reader.has_column("fvec"):
+                    continue  # an empty segment (a fresh index, or one cleared by reindex) has no column
+                column = reader.column_reader("fvec")
+                for docnum in local:
+                    counts.update(column[docnum].split())
+        return count_facets({term.decode(): n for term, n in counts.items()}, facets)
+
+    @staticmethod
+    def _suggest(searcher: Any, text: str) -> list[str]:
+        reader = searcher.reader()
+
+        def frequency(token: str) -> int:
+            return sum(reader.doc_frequency(f, token) for f in ("title", "body"))
+
+        def correct(token: str) -> str | None:
+            if len(token) < 3:
+                return None
+            candidates = {t for f in ("title", "body") for t in reader.terms_within(f, token, 2, prefix=1)}
+            return max(sorted(candidates), key=frequency) if candidates else None
+
+        return suggest_query(text, lambda token: frequency(token) > 0, correct)
+
+def _sorting(sort: str) -> dict[str, Any]:
+    if sort == "price_asc":
+        return {"sortedby": sorting.FieldFacet("price")}
+    if sort == "price_desc":
+        return {"sortedby": sorting.FieldFacet("price", reverse=True)}
+    if sort == "newest":
+        return {"sortedby": sorting.FieldFacet("published", reverse=True)}
+    if sort == "credit":
+        return {"sortedby": [sorting.FieldFacet("credit", reverse=True), sorting.ScoreFacet()]}
+    return {}

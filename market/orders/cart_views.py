@@ -1,0 +1,99 @@
+"""Cart and checkout pages. The checkout form carries a one-time token: a double click or a resubmitted
+form places the orders once (the token is the placement's idempotency key)."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from market.accounts.context import acting_company, require_company
+from market.accounts.models import Company
+from market.core.errors import DomainError, ValidationFailed
+from market.core.http import commit
+from market.core.money import round_half_up
+from market.extensions import db
+from market.orders import contracts, placement
+from market.orders.forms import delivery_from, parse_int, parse_quantity
+from market.orders.views import bp
+
+
+def _grouped(items):  # type: ignore[no-untyped-def]
+    """Cart items by seller (each group becomes one order), with tier prices for the quantities."""
+    groups: OrderedDict[int, dict] = OrderedDict()
+    for item in items:
+        listing = item.listing
+        price = listing.unit_price_for(item.quantity)
+        group = groups.setdefault(listing.seller_id, {"seller": db.session.get(Company, listing.seller_id),
+                                                      "rows": [], "total": 0})
+        amount = round_half_up(price * item.quantity)
+        group["rows"].append({"item": item, "listing": listing, "unit_price_fen": price, "amount_fen": amount})
+        group["total"] += amount
+    return list(groups.values())
+
+
+@bp.get("/cart")
+@require_company()
+def cart():  # type: ignore[no-untyped-def]
+    items = placement.cart_items(acting_company().id)
+    return render_template("orders/cart.html", groups=_grouped(items))
+
+
+@bp.post("/cart/add")
+@require_company()
+def cart_add():  # type: ignore[no-untyped-def]
+    placement.add_to_cart(acting_company(), parse_int(request.form.get("listing_id"), "listing_id"),
+                          parse_quantity(request.form.get("quantity")))
+    commit()
+    flash(_("Added to your cart."), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/<int:item_id>/update")
+@require_company()
+def cart_update(item_id: int):  # type: ignore[no-untyped-def]
+    placement.update_cart_item(acting_company().id, item_id, parse_quantity(request.form.get("quantity")))
+    commit()
+    return redirect(url_for("orders.cart"))
+
+
+@bp.post("/cart/<int:item_id>/remove")
+@require_company()
+def cart_remove(item_id: int):  # type: ignore[no-untyped-def]
+    placement.remove_cart_item(acting_company().id, item_id)
+    commit()
+    flash(_("Removed from your cart."), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@require_company("purchasing")
+def checkout():  # type: ignore[no-untyped-def]
+    company = acting_company()
+    if request.method == "POST":
+        token = request.form.get("form_token", "").strip()
+        try:
+            orders = placement.place_cart(company, delivery_from(request.form), user_id=current_user.id,
+                                          key=f"form:{token}" if token else None)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+            return _checkout_page(company, request.form, exc.field_errors, token), 422
+        except DomainError:
+            raise
+        commit()
+        flash(_("%(n)s order(s) placed. The seller has been notified.", n=len(orders)), "success")
+        if len(orders) == 1:
+            return redirect(url_for("orders.detail", order_id=orders[0].id))
+        return redirect(url_for("orders.index", tab="buying"))
+    return _checkout_page(company, {}, {}, secrets.token_urlsafe(16))
+
+
+def _checkout_page(company, form, errors, token):  # type: ignore[no-untyped-def]
+    items = placement.cart_items(company.id)
+    return render_template("orders/checkout.html", groups=_grouped(items), form=form, errors=errors,
+                           form_token=token or secrets.token_urlsafe(16), agencies=contracts.inspection_agencies(),
+                           default_address=company.address or "")

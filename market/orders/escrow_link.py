@@ -1,0 +1,155 @@
+"""Where orders meet escrow (payments/escrow.py). The escrow reference is the order number.
+
+* contract signed → :func:`open_for` opens the escrow; the order awaits payment at ``payments.pay``.
+* ``escrow_funded`` → the order is funded (:func:`_on_funded`).
+* a lot is inspected → :func:`arm_lot` arms the escrow's auto-release for the lot's adjusted amount.
+* the buyer accepts a lot → :func:`release_lot`; an auto-release arrives as ``escrow_released`` and
+  accepts the lot on the buyer's behalf (:func:`_on_released`).
+* all lots done → :func:`settle_order` refunds whatever the adjusted amounts left in escrow.
+* dispute → :func:`freeze_for`; the operator's split → :func:`resolve_for`; cancellation → :func:`cancel_for`.
+
+payments knows nothing of orders; this module is the only place that translates between them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from sqlalchemy import select
+
+from market.core.timeutil import utcnow
+from market.extensions import db
+from payments import escrow as escrow_service
+from payments import signals
+from payments.models import CLOSED_STATUSES, Escrow, EscrowStatus
+
+if TYPE_CHECKING:
+    from market.orders.models import DeliveryLot, TradeOrder
+
+
+def escrow_of(order: TradeOrder) -> Escrow | None:
+    return escrow_service.find_escrow(order.number) if order.number else None
+
+
+def pay_url(order: TradeOrder) -> str | None:
+    """The payment page for the order's escrow, if the payments package serves one."""
+    from flask import url_for
+
+    if "payments.pay" not in current_app.view_functions:
+        return None
+    return url_for("payments.pay", reference=order.number)
+
+
+def open_for(order: TradeOrder) -> Escrow:
+    """Open the order's escrow for its total and start the payment clock (ORDER_PAYMENT_DAYS)."""
+    from market.core.jobs import enqueue
+
+    escrow = escrow_of(order) or escrow_service.open_escrow(order.number, order.buyer_id, order.seller_id,
+                                                            order.total_fen, order.currency)
+    days = int(current_app.config.get("ORDER_PAYMENT_DAYS", 3))
+    order.payment_due_at = utcnow() + timedelta(days=days)
+    enqueue("orders.expire", delay=timedelta(days=days), order_id=order.id, state="awaiting_payment")
+    return escrow
+
+
+def cancel_for(order: TradeOrder, reason: str) -> None:
+    """The order was cancelled: close its escrow, refunding whatever was paid in."""
+    escrow = escrow_of(order)
+    if escrow is not None and escrow.status not in CLOSED_STATUSES:
+        escrow_service.cancel_escrow(escrow, ref=f"{order.number}-cancel")
+
+
+def arm_lot(order: TradeOrder, lot: DeliveryLot) -> None:
+    """Release the lot's adjusted amount by itself after ESCROW_AUTO_RELEASE_DAYS unless the buyer acts."""
+    escrow = escrow_of(order)
+    amount = min(lot.settled_fen or 0, escrow.held_fen) if escrow else 0
+    if escrow is None or amount <= 0 or escrow.status not in escrow_service.TRANSITIONS["release"]:
+        return
+    escrow_service.schedule_auto_release(escrow, lot.reference, amount)
+
+
+def release_lot(order: TradeOrder, lot: DeliveryLot) -> int:
+    """Release the lot's inspection-adjusted amount (capped at what escrow still holds); returns it."""
+    escrow = escrow_of(order)
+    if escrow is None:
+        return 0
+    amount = min(lot.settled_fen or 0, escrow.held_fen)
+    if amount > 0:
+        escrow_service.release(escrow, amount, milestone_ref=lot.reference)
+    else:
+        escrow_service.cancel_auto_release(escrow, lot.reference)
+    return amount
+
+
+def settle_order(order: TradeOrder) -> None:
+    """Every lot is paid or rejected: refund the remainder (quality deductions, short delivery) to the buyer."""
+    escrow = escrow_of(order)
+    if escrow is not None and escrow.held_fen > 0 and escrow.status in (EscrowStatus.FUNDED,
+                                                                         EscrowStatus.PARTIALLY_RELEASED):
+        escrow_service.settle(escrow, 0, ref=f"{order.number}-final")
+
+
+def freeze_for(order: TradeOrder, reason: str) -> None:
+    escrow = escrow_of(order)
+    if escrow is not None and escrow.status in escrow_service.TRANSITIONS["freeze"]:
+        escrow_service.freeze(escrow, reason)
+
+
+def held_fen(order: TradeOrder) -> int:
+    escrow = escrow_of(order)
+    return escrow.held_fen if escrow else 0
+
+
+def resolve_for(order: TradeOrder, payee_fen: int, dispute_id: int) -> None:
+    """Carry out the operator's split of what the escrow holds."""
+    escrow = escrow_of(order)
+    if escrow is None:
+        return
+    if escrow.status == EscrowStatus.FROZEN:
+        escrow_service.resolve_dispute(escrow, payee_fen, escrow.held_fen - payee_fen,
+                                       resolution_ref=f"{order.number}-dispute-{dispute_id}")
+    elif escrow.held_fen:
+        escrow_service.settle(escrow, payee_fen, ref=f"{order.number}-dispute-{dispute_id}")
+
+
+# ---- signal receivers (run inside the payments transaction; they never commit) ----
+
+def _order_for(escrow: Escrow) -> TradeOrder | None:
+    from market.orders.models import TradeOrder
+
+    return db.session.scalars(select(TradeOrder).where(TradeOrder.number == escrow.reference)).first()
+
+
+def _on_funded(escrow: Escrow, **_kwargs: object) -> None:
+    from market.orders.lifecycle import SYSTEM, transition
+
+    order = _order_for(escrow)
+    if order is not None and order.state == "awaiting_payment":
+        transition(order, "funded", party=SYSTEM, actor_company_id=None, note=escrow.provider)
+
+
+def _on_released(escrow: Escrow, amount_fen: int = 0, milestone_ref: str = "", **_kwargs: object) -> None:
+    """Account each release to its lot; an auto-release accepts an inspected lot for the buyer."""
+    from market.core.audit import record
+    from market.orders.services import advance
+
+    order = _order_for(escrow)
+    if order is None:
+        return
+    lot = next((lot for lot in order.lots if lot.reference == milestone_ref), None)
+    if lot is None:
+        return
+    lot.released_fen = (lot.released_fen or 0) + amount_fen
+    if lot.state == "inspected":  # nobody accepted it: this is the auto-release
+        lot.state, lot.accepted_at = "accepted", utcnow()
+        record("lot.auto_accepted", "delivery_lot", lot.id, after={"released_fen": amount_fen})
+        db.session.flush()
+        advance(order)
+
+
+def connect_signals() -> None:
+    """Subscribe once (weak=False: module-level functions live for the process anyway)."""
+    signals.escrow_funded.connect(_on_funded, weak=False)
+    signals.escrow_released.connect(_on_released, weak=False)

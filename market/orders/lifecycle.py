@@ -1,0 +1,167 @@
+"""The order lifecycle: ONE transition table, and the one function that moves an order along it.
+
+placed → accepted | rejected → contract_signed → awaiting_payment → funded → in_delivery →
+delivered → inspected → goods_accepted | disputed → settled → closed, plus cancellation.
+
+The table says who may make each move: ``buyer``, ``seller``, ``operator`` (platform staff) or
+``system`` (jobs, escrow signals, the service that completes a multi-step action). An unlisted move,
+or a listed move by the wrong party, is an ``InvalidTransition`` (HTTP 409), never a silent no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from market.core.audit import record
+from market.core.errors import InvalidTransition
+from market.core.notify import notify_company
+from market.core.timeutil import utcnow
+from market.orders.models import TradeOrder
+
+BUYER, SELLER, OPERATOR, SYSTEM = "buyer", "seller", "operator", "system"
+
+# (from, to) -> the parties allowed to make the move
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("placed", "accepted"): frozenset({SELLER}),
+    ("placed", "rejected"): frozenset({SELLER}),
+    ("placed", "cancelled"): frozenset({BUYER, OPERATOR, SYSTEM}),
+    ("accepted", "contract_signed"): frozenset({SYSTEM}),
+    ("accepted", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
+    ("contract_signed", "awaiting_payment"): frozenset({SYSTEM}),
+    ("contract_signed", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
+    ("awaiting_payment", "funded"): frozenset({SYSTEM}),
+    ("awaiting_payment", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
+    # once money is held, only an operator may unwind an order that has not shipped
+    ("funded", "cancelled"): frozenset({OPERATOR}),
+    ("funded", "in_delivery"): frozenset({SELLER}),
+    ("in_delivery", "delivered"): frozenset({SYSTEM}),
+    ("in_delivery", "disputed"): frozenset({BUYER, SELLER}),
+    ("delivered", "inspected"): frozenset({SYSTEM}),
+    ("delivered", "disputed"): frozenset({BUYER, SELLER}),
+    ("inspected", "goods_accepted"): frozenset({BUYER, SYSTEM}),
+    ("inspected", "disputed"): frozenset({BUYER, SELLER}),
+    ("goods_accepted", "settled"): frozenset({SYSTEM}),
+    ("disputed", "settled"): frozenset({OPERATOR}),
+    ("settled", "closed"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
+}
+
+STATES = (
+    "placed", "accepted", "rejected", "contract_signed", "awaiting_payment", "funded", "in_delivery",
+    "delivered", "inspected", "goods_accepted", "disputed", "settled", "closed", "cancelled",
+)
+TERMINAL = frozenset({"rejected", "cancelled", "closed"})
+# states in which the order still holds listing stock that a cancellation gives back
+HOLDS_STOCK = frozenset({"placed", "accepted", "contract_signed", "awaiting_payment", "funded"})
+
+STATE_LABELS = {
+    "placed": _l("Placed"),
+    "accepted": _l("Accepted by seller"),
+    "rejected": _l("Rejected"),
+    "contract_signed": _l("Contract signed"),
+    "awaiting_payment": _l("Awaiting payment"),
+    "funded": _l("Paid into escrow"),
+    "in_delivery": _l("In delivery"),
+    "delivered": _l("Delivered"),
+    "inspected": _l("Inspected"),
+    "goods_accepted": _l("Goods accepted"),
+    "disputed": _l("In dispute"),
+    "settled": _l("Settled"),
+    "closed": _l("Closed"),
+    "cancelled": _l("Cancelled"),
+}
+STATE_BADGE = {"rejected": "bad", "cancelled": "bad", "disputed": "bad", "settled": "ok", "closed": "ok",
+               "goods_accepted": "ok", "awaiting_payment": "warn", "placed": "warn"}
+
+# the timestamp column each state sets on arrival
+_STAMPS = {
+    "accepted": "accepted_at",
+    "contract_signed": "contract_signed_at",
+    "funded": "funded_at",
+    "delivered": "delivered_at",
+    "inspected": "inspected_at",
+    "goods_accepted": "goods_accepted_at",
+    "settled": "settled_at",
+    "closed": "closed_at",
+    "cancelled": "cancelled_at",
+    "rejected": "cancelled_at",
+}
+
+# who hears about each arrival
+_NOTIFY = {
+    "placed": (SELLER,), "accepted": (BUYER,), "rejected": (BUYER,), "contract_signed": (BUYER, SELLER),
+    "awaiting_payment": (BUYER,), "funded": (SELLER,), "in_delivery": (BUYER,), "delivered": (BUYER, SELLER),
+    "inspected": (BUYER, SELLER), "goods_accepted": (SELLER,), "disputed": (BUYER, SELLER),
+    "settled": (BUYER, SELLER), "closed": (BUYER, SELLER), "cancelled": (BUYER, SELLER),
+}
+
+
+def can(order: TradeOrder, to_state: str, party: str) -> bool:
+    """Whether ``party`` may move ``order`` to ``to_state`` now (used to show or hide buttons)."""
+    return party in TRANSITIONS.get((order.state, to_state), frozenset())
+
+
+def allowed_targets(order: TradeOrder, party: str | None) -> list[str]:
+    return [to for (frm, to), who in TRANSITIONS.items() if frm == order.state and party in who]
+
+
+def transition(order: TradeOrder, to_state: str, *, party: str, actor_company_id: int | None,
+               note: str | None = None, url: str | None = None, **fields: Any) -> None:
+    """Move ``order`` to ``to_state`` as ``party``; stamp the time, audit and notify in this transaction.
+
+    ``fields`` are extra columns set with the move (e.g. ``cancel_reason``).
+    """
+    allowed = TRANSITIONS.get((order.state, to_state))
+    if allowed is None or party not in allowed:
+        raise InvalidTransition(
+            "This order cannot go from %(src)s to %(dst)s.",
+            src=_text(STATE_LABELS.get(order.state, order.state)), dst=_text(STATE_LABELS.get(to_state, to_state)),
+        )
+    before = order.snapshot()
+    now = utcnow()
+    order.state = to_state
+    stamp = _STAMPS.get(to_state)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, now)
+    for key, value in fields.items():
+        setattr(order, key, value)
+    if to_state in ("cancelled", "rejected"):
+        order.cancelled_by_company_id = actor_company_id
+    record(f"order.{to_state}", "trade_order", order.id, actor_company_id=actor_company_id,
+           before=before, after=order.snapshot(), note=note)
+    announce(order, to_state, note=note, url=url)
+
+
+def announce(order: TradeOrder, event: str, *, note: str | None = None, url: str | None = None,
+             to: tuple[str, ...] | None = None) -> None:
+    """Tell the parties about ``event`` (a state or another event name) by in-app notice and email."""
+    label = _text(STATE_LABELS.get(event, event))
+    subject = _text("Order %(number)s: %(event)s", number=order.number or order.id, event=label)
+    body = note or ""
+    for party in to if to is not None else _NOTIFY.get(event, (BUYER, SELLER)):
+        company_id = order.buyer_id if party == BUYER else order.seller_id
+        notify_company(company_id, f"order.{event}", subject, body, url or _order_url(order))
+
+
+def _text(message: object, **values: object) -> str:
+    """Translate in a request (the reader's locale); jobs and the CLI have no locale and use the English."""
+    from flask import has_request_context
+    from flask_babel import gettext
+    from flask_babel.speaklater import LazyString
+
+    raw = str(message._args[0]) if isinstance(message, LazyString) else str(message)
+    if has_request_context():
+        return gettext(raw, **values)
+    return raw % values if values else raw
+
+
+def _order_url(order: TradeOrder) -> str | None:
+    from flask import current_app, url_for
+
+    if "orders.detail" not in current_app.view_functions:
+        return None
+    try:
+        return url_for("orders.detail", order_id=order.id, _external=True)
+    except RuntimeError:  # no request and no SERVER_NAME (CLI without configuration)
+        return None

@@ -1,0 +1,324 @@
+"""RFQ services: post, invite, quote (sealed), open, compare, award, cancel.
+
+Sealing is enforced here, in the only functions that read quotes:
+* :func:`own_quote` — a seller's own quote, nothing else;
+* :func:`comparison` — all quotes, for the RFQ's buyer only, and only once the RFQ is opened
+  (deadline passed or closed early). Before that the buyer learns how many quotes arrived, no more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from catalog.models import Category
+from catalog.specs import validate_spec_ranges, validate_specs
+from market.accounts.models import Company, Verification
+from market.core.audit import record
+from market.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from market.core.jobs import enqueue, handler
+from market.core.notify import notify_company
+from market.core.timeutil import utcnow
+from market.extensions import db
+from market.orders.placement import Delivery, LineSpec, create_order
+from market.orders.settlement import default_rule
+from market.rfq.models import Quote, Rfq, RfqInvitation
+
+
+@dataclass(frozen=True)
+class RfqInput:
+    """What the buyer fills in (already parsed; validated by :func:`post_rfq`)."""
+
+    category_id: int
+    title: str
+    quantity: Decimal
+    unit: str
+    delivery_place: str
+    window_start: datetime
+    window_end: datetime
+    deadline: datetime
+    spec_ranges: dict[str, Any]
+    visibility: str = "open"
+    invited_seller_ids: tuple[int, ...] = ()
+    description: str | None = None
+
+
+def post_rfq(buyer: Company, user_id: int | None, data: RfqInput) -> Rfq:
+    """Publish a request for quotation (any registered company may ask)."""
+    category = db.session.get(Category, data.category_id)
+    errors: dict[str, str] = {}
+    if category is None:
+        errors["category_id"] = "Choose a category."
+    ranges = validate_spec_ranges(category.spec_schema, data.spec_ranges) if category else {}
+    now = utcnow()
+    if not data.title.strip() or len(data.title) > 200:
+        errors["title"] = "Enter a title of at most 200 characters."
+    if data.quantity <= 0:
+        errors["quantity"] = "Enter a positive quantity."
+    if data.unit not in ("t", "kg", "piece"):
+        errors["unit"] = "Choose a unit."
+    if not data.delivery_place.strip() or len(data.delivery_place) > 300:
+        errors["delivery_place"] = "Enter the delivery place."
+    if data.deadline <= now:
+        errors["deadline"] = "The deadline must be in the future."
+    if data.window_end < data.window_start:
+        errors["delivery_window_end"] = "The window must end after it starts."
+    if data.window_start < data.deadline:
+        errors["delivery_window_start"] = "Delivery cannot start before the quotation deadline."
+    if data.visibility not in ("open", "invited"):
+        errors["visibility"] = "Choose who may quote."
+    invited = _invitees(buyer, data, errors)
+    if errors:
+        raise ValidationFailed("Please check the request.", field_errors=errors)
+    bounds = {key: (r.get("max") if key in ("st_d", "ad", "mt", "moisture") else r.get("min"))
+              for key, r in ranges.items()}
+    rfq = Rfq(buyer_id=buyer.id, created_by_user_id=user_id, category_id=category.id, title=data.title.strip(),
+              description=(data.description or "").strip() or None, spec_ranges=ranges, quantity=data.quantity,
+              unit=data.unit, delivery_place=data.delivery_place.strip(), delivery_window_start=data.window_start,
+              delivery_window_end=data.window_end, deadline=data.deadline, visibility=data.visibility,
+              price_rule=default_rule(category.industry, {k: str(v) for k, v in bounds.items() if v is not None}),
+              status="open", created_at=now)
+    db.session.add(rfq)
+    rfq.invitations = [RfqInvitation(seller_id=seller.id) for seller in invited]
+    db.session.flush()
+    record("rfq.post", "rfq", rfq.id, actor_company_id=buyer.id,
+           after={"title": rfq.title, "visibility": rfq.visibility, "invited": [s.id for s in invited]})
+    for seller in invited:
+        notify_company(seller.id, "rfq.invited", f"RFQ: {rfq.title}", rfq.delivery_place, _rfq_url(rfq),
+                       roles=("sales",))
+    enqueue("rfq.open", delay=data.deadline - now, rfq_id=rfq.id)
+    return rfq
+
+
+def _invitees(buyer: Company, data: RfqInput, errors: dict[str, str]) -> list[Company]:
+    if data.visibility != "invited":
+        return []
+    ids = sorted(set(data.invited_seller_ids) - {buyer.id})
+    sellers = list(db.session.scalars(select(Company).where(Company.id.in_(ids),
+                                                            Company.verification_level >= Verification.L1_VERIFIED,
+                                                            Company.status == "active"))) if ids else []
+    if not sellers or len(sellers) != len(ids):
+        errors["invited_seller_ids"] = "Invite at least one verified seller."
+    return sellers
+
+
+def _rfq_url(rfq: Rfq) -> str | None:
+    from flask import current_app, url_for
+
+    if "rfq.detail" not in current_app.view_functions:
+        return None
+    return url_for("rfq.detail", rfq_id=rfq.id, _external=True)
+
+
+def refresh_status(rfq: Rfq) -> Rfq:
+    """An open RFQ whose deadline passed is closed (its quotes opened) — whoever looks first."""
+    if rfq.status == "open" and utcnow() >= rfq.deadline:
+        rfq.status, rfq.opened_at = "closed", rfq.deadline
+        record("rfq.opened", "rfq", rfq.id, note="deadline")
+        db.session.flush()
+    return rfq
+
+
+def may_quote(rfq: Rfq, company: Company | None) -> bool:
+    return (company is not None and company.id != rfq.buyer_id and company.is_verified and company.status == "active"
+            and (rfq.visibility == "open" or company.id in rfq.invited_ids))
+
+
+def get_rfq(company: Company | None, rfq_id: object) -> Rfq:
+    """An RFQ the company may see: its own, an open one (verified sellers), or one it is invited to; else 404."""
+    try:
+        rfq = db.session.get(Rfq, int(str(rfq_id)))
+    except ValueError:
+        rfq = None
+    if rfq is None or company is None:
+        raise NotFound("Not found")
+    if rfq.buyer_id != company.id and not may_quote(rfq, company):
+        raise NotFound("Not found")
+    return refresh_status(rfq)
+
+
+def visible_rfqs(company: Company, *, mine: bool, page: int, per_page: int = 20) -> tuple[list[Rfq], int]:
+    """The buyer's own RFQs (``mine``), or those the company may quote on (open ones first)."""
+    stmt = select(Rfq)
+    if mine:
+        stmt = stmt.where(Rfq.buyer_id == company.id)
+    else:
+        if not company.is_verified:
+            return [], 0
+        invited = select(RfqInvitation.rfq_id).where(RfqInvitation.seller_id == company.id)
+        stmt = stmt.where(Rfq.buyer_id != company.id, Rfq.status == "open", Rfq.deadline > utcnow(),
+                          or_(Rfq.visibility == "open", Rfq.id.in_(invited)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(stmt.order_by(Rfq.deadline if not mine else Rfq.created_at.desc())
+                              .offset((page - 1) * per_page).limit(per_page))
+    return [refresh_status(r) for r in rows], total
+
+
+def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_fen: int, quantity: Decimal,
+                 specs: dict[str, Any], valid_until: datetime, terms: str | None) -> Quote:
+    """Submit or revise the seller's sealed quote, until the deadline."""
+    refresh_status(rfq)
+    if not may_quote(rfq, seller):
+        raise PermissionDenied("Only verified sellers (or invited ones) may quote on this request.")
+    if rfq.status != "open":
+        raise Conflict("The deadline for quotes has passed.")
+    errors: dict[str, str] = {}
+    if unit_price_fen <= 0:
+        errors["unit_price"] = "Enter a positive price."
+    if quantity <= 0 or quantity > rfq.quantity:
+        errors["quantity"] = "Between zero and the requested quantity."
+    if valid_until < rfq.deadline:
+        errors["valid_until"] = "The quote must stay valid at least until the deadline."
+    offered = validate_specs(rfq.category.spec_schema, specs)
+    if errors:
+        raise ValidationFailed("Please check the quote.", field_errors=errors)
+    quote = db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.seller_id == seller.id)).first()
+    now = utcnow()
+    if quote is None:
+        quote = Quote(rfq_id=rfq.id, seller_id=seller.id, submitted_at=now, unit_price_fen=0, quantity=quantity,
+                      valid_until=valid_until)
+        db.session.add(quote)
+    elif quote.status not in ("submitted", "withdrawn"):
+        raise InvalidTransition("This quote can no longer change.")
+    else:
+        quote.revised_at = now
+    quote.submitted_by_user_id, quote.unit_price_fen, quote.quantity = user_id, unit_price_fen, quantity
+    quote.specs, quote.valid_until, quote.terms, quote.status = offered, valid_until, (terms or "").strip() or None, \
+        "submitted"
+    db.session.flush()
+    # the audit row says a quote was filed, never its price: the audit log is readable by staff
+    record("quote.submit", "quote", quote.id, actor_company_id=seller.id, after={"rfq": rfq.id})
+    return quote
+
+
+def withdraw_quote(rfq: Rfq, seller: Company) -> Quote:
+    quote = own_quote(rfq, seller)
+    if quote is None or quote.status != "submitted" or refresh_status(rfq).status != "open":
+        raise InvalidTransition("This quote cannot be withdrawn now.")
+    quote.status = "withdrawn"
+    record("quote.withdraw", "quote", quote.id, actor_company_id=seller.id)
+    db.session.flush()
+    return quote
+
+
+def own_quote(rfq: Rfq, seller: Company) -> Quote | None:
+    """The seller's own quote on ``rfq`` — the only quote a seller can ever read."""
+    return db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.seller_id == seller.id)).first()
+
+
+def quote_count(rfq: Rfq, buyer: Company) -> int:
+    """How many live quotes arrived (the buyer may know this while quotes are sealed)."""
+    _require_buyer(rfq, buyer)
+    return db.session.scalar(select(func.count(Quote.id)).where(Quote.rfq_id == rfq.id,
+                                                                Quote.status != "withdrawn")) or 0
+
+
+def _require_buyer(rfq: Rfq, company: Company) -> None:
+    if rfq.buyer_id != company.id:
+        raise NotFound("Not found")
+
+
+def close_early(rfq: Rfq, buyer: Company) -> Rfq:
+    """The buyer stops taking quotes now and opens them."""
+    _require_buyer(rfq, buyer)
+    if refresh_status(rfq).status != "open":
+        raise InvalidTransition("This request is no longer open.")
+    rfq.status, rfq.opened_at = "closed", utcnow()
+    record("rfq.opened", "rfq", rfq.id, actor_company_id=buyer.id, note="closed early")
+    db.session.flush()
+    return rfq
+
+
+def comparison(rfq: Rfq, buyer: Company) -> list[dict[str, Any]]:
+    """All live quotes side by side, cheapest first — for the buyer, after opening only."""
+    _require_buyer(rfq, buyer)
+    if not rfq.quotes_open_at(utcnow()) or rfq.status == "open":
+        raise Conflict("Quotes stay sealed until the deadline or until you close the request early.")
+    quotes = db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status != "withdrawn")
+                                .order_by(Quote.unit_price_fen, Quote.submitted_at))
+    now = utcnow()
+    rows = []
+    for quote in quotes:
+        rows.append({"quote": quote, "seller": quote.seller, "credit_grade": quote.seller.credit_grade,
+                     "amount_fen": quote.amount_fen, "expired": quote.valid_until < now,
+                     "meets_specs": _meets(rfq.spec_ranges, quote.specs)})
+    return rows
+
+
+def _meets(ranges: dict[str, Any], specs: dict[str, Any]) -> dict[str, bool | None]:
+    """Per required range: True/False when the quote states a value, None when it does not."""
+    result: dict[str, bool | None] = {}
+    for key, bounds in ranges.items():
+        value = specs.get(key)
+        if value is None:
+            result[key] = None
+            continue
+        low, high = bounds.get("min"), bounds.get("max")
+        result[key] = (low is None or value >= low) and (high is None or value <= high)
+    return result
+
+
+def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object) -> Any:
+    """Award the RFQ: the quote becomes an order (already accepted by its seller) with a draft contract."""
+    from market.orders.contracts import draft_first_version
+    from market.orders.lifecycle import SELLER, transition
+
+    _require_buyer(rfq, buyer)
+    if refresh_status(rfq).status != "closed":
+        raise InvalidTransition("Quotes can be accepted once the request is closed, and only once.")
+    quote = db.session.get(Quote, int(str(quote_id))) if str(quote_id).isdigit() else None
+    if quote is None or quote.rfq_id != rfq.id or quote.status == "withdrawn":
+        raise NotFound("Not found")
+    if quote.status != "submitted":
+        raise InvalidTransition("This quote can no longer be accepted.")
+    if quote.valid_until < utcnow():
+        raise Conflict("This quote has expired.")
+    line = LineSpec(title=rfq.title, quantity=quote.quantity, unit_price_fen=quote.unit_price_fen, unit=rfq.unit,
+                    specs=quote.specs, category_id=rfq.category_id, price_rule=rfq.price_rule)
+    delivery = Delivery(address=rfq.delivery_place, window_start=rfq.delivery_window_start,
+                        window_end=rfq.delivery_window_end)
+    order = create_order(buyer, quote.seller, [line], delivery, user_id=user_id, quote_id=quote.id,
+                         industry=rfq.category.industry)
+    # the quote was the seller's binding offer: the order starts accepted, with its contract drafted
+    transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}")
+    draft_first_version(order, proposed_by=buyer.id)
+    quote.status, rfq.status, rfq.awarded_quote_id, rfq.order_id = "accepted", "awarded", quote.id, order.id
+    record("rfq.award", "rfq", rfq.id, actor_company_id=buyer.id, after={"quote": quote.id, "order": order.number})
+    for other in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.id != quote.id,
+                                                        Quote.status == "submitted")):
+        other.status = "declined"
+        notify_company(other.seller_id, "rfq.declined", f"RFQ: {rfq.title}",
+                       "Another quote was chosen. Thank you for quoting.", _rfq_url(rfq), roles=("sales",))
+    db.session.flush()
+    return order
+
+
+def cancel_rfq(rfq: Rfq, buyer: Company, reason: str) -> Rfq:
+    _require_buyer(rfq, buyer)
+    if refresh_status(rfq).status not in ("open", "closed"):
+        raise InvalidTransition("This request can no longer be cancelled.")
+    if not (reason or "").strip():
+        raise ValidationFailed("Please give a reason.", field_errors={"reason": "Please give a reason."})
+    rfq.status = "cancelled"
+    record("rfq.cancel", "rfq", rfq.id, actor_company_id=buyer.id, note=reason[:300])
+    for quote in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status == "submitted")):
+        quote.status = "declined"
+        notify_company(quote.seller_id, "rfq.cancelled", f"RFQ: {rfq.title}", reason[:300], None, roles=("sales",))
+    db.session.flush()
+    return rfq
+
+
+@handler("rfq.open")
+def open_at_deadline(rfq_id: int) -> None:
+    """At the deadline: open the quotes and tell the buyer (idempotent)."""
+    rfq = db.session.get(Rfq, rfq_id)
+    if rfq is None or rfq.status != "open":
+        return
+    refresh_status(rfq)
+    if rfq.status == "closed":
+        notify_company(rfq.buyer_id, "rfq.opened", f"RFQ: {rfq.title}", "The quotes are open for comparison.",
+                       _rfq_url(rfq), roles=("purchasing",))

@@ -1,0 +1,159 @@
+"""RFQ pages. The detail page shows the buyer the comparison only once quotes are opened, and shows a
+seller its own quote only: the template never receives anything else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from catalog.models import Category
+from market.accounts.context import acting_company, require_company
+from market.accounts.models import Company, Verification
+from market.core.errors import ValidationFailed
+from market.core.http import commit
+from market.core.timeutil import utcnow
+from market.extensions import db
+from market.orders.forms import parse_date, parse_datetime, parse_fen, parse_quantity
+from market.rfq import services
+
+bp = Blueprint("rfq", __name__, url_prefix="/rfq")
+PER_PAGE = 20
+
+
+@bp.get("/")
+@require_company()
+def index():  # type: ignore[no-untyped-def]
+    company = acting_company()
+    tab = "mine" if request.args.get("tab") == "mine" else "open"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rfqs, total = services.visible_rfqs(company, mine=tab == "mine", page=page, per_page=PER_PAGE)
+    return render_template("rfq/index.html", rfqs=rfqs, tab=tab, page=page,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), company=company)
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.industry, Category.position)))
+
+
+def _sellers(buyer_id: int) -> list[Company]:
+    return list(db.session.scalars(select(Company).where(Company.id != buyer_id, Company.status == "active",
+                                                         Company.verification_level >= Verification.L1_VERIFIED,
+                                                         Company.kind != "government_agency")
+                                   .order_by(Company.name_zh).limit(500)))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_company("purchasing")
+def new():  # type: ignore[no-untyped-def]
+    company = acting_company()
+    form = request.form
+    if request.method == "POST":
+        try:
+            category_id = int(form.get("category_id") or 0)
+            category = db.session.get(Category, category_id)
+            ranges = {}
+            for attribute in (category.spec_schema if category else []):
+                low, high = form.get(f"min.{attribute['key']}", ""), form.get(f"max.{attribute['key']}", "")
+                if low.strip() or high.strip():
+                    ranges[attribute["key"]] = {"min": low, "max": high}
+            data = services.RfqInput(
+                category_id=category_id, title=form.get("title", ""), quantity=parse_quantity(form.get("quantity")),
+                unit=form.get("unit", "t"), delivery_place=form.get("delivery_place", ""),
+                window_start=parse_date(form.get("delivery_window_start"), "delivery_window_start"),
+                window_end=parse_date(form.get("delivery_window_end"), "delivery_window_end", end_of_day=True),
+                deadline=parse_datetime(form.get("deadline"), "deadline"), spec_ranges=ranges,
+                visibility=form.get("visibility", "open"),
+                invited_seller_ids=tuple(int(i) for i in form.getlist("invited") if i.isdigit()),
+                description=form.get("description"))
+            rfq = services.post_rfq(company, current_user.id, data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+            return render_template("rfq/new.html", categories=_categories(), sellers=_sellers(company.id),
+                                   form=form, errors=exc.field_errors), 422
+        commit()
+        flash(_("Your request is published. Quotes stay sealed until the deadline."), "success")
+        return redirect(url_for("rfq.detail", rfq_id=rfq.id))
+    return render_template("rfq/new.html", categories=_categories(), sellers=_sellers(company.id), form={},
+                           errors={})
+
+
+@bp.get("/<int:rfq_id>")
+@require_company()
+def detail(rfq_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    rfq = services.get_rfq(company, rfq_id)
+    context: dict[str, object] = {"rfq": rfq, "company": company, "now": utcnow()}
+    if rfq.buyer_id == company.id:
+        context["is_buyer"] = True
+        context["quote_count"] = services.quote_count(rfq, company)
+        if rfq.status in ("closed", "awarded") or (rfq.status == "cancelled" and rfq.opened_at):
+            context["rows"] = services.comparison(rfq, company)
+    else:
+        context["is_buyer"] = False
+        context["own_quote"] = services.own_quote(rfq, company)
+        context["may_quote"] = services.may_quote(rfq, company) and rfq.status == "open"
+        context["default_valid_until"] = (rfq.deadline + timedelta(days=7))
+    return render_template("rfq/detail.html", **context)
+
+
+@bp.post("/<int:rfq_id>/quote")
+@require_company("sales")
+def quote(rfq_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    rfq = services.get_rfq(company, rfq_id)
+    form = request.form
+    specs = {a["key"]: form.get(f"specs.{a['key']}", "") for a in rfq.category.spec_schema}
+    services.submit_quote(rfq, company, current_user.id, unit_price_fen=parse_fen(form.get("unit_price"), "unit_price"),
+                          quantity=parse_quantity(form.get("quantity")),
+                          specs={k: v for k, v in specs.items() if str(v).strip()},
+                          valid_until=parse_date(form.get("valid_until"), "valid_until", end_of_day=True),
+                          terms=form.get("terms"))
+    commit()
+    flash(_("Your quote is submitted and sealed until the deadline."), "success")
+    return redirect(url_for("rfq.detail", rfq_id=rfq.id))
+
+
+@bp.post("/<int:rfq_id>/withdraw")
+@require_company("sales")
+def withdraw(rfq_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    services.withdraw_quote(services.get_rfq(company, rfq_id), company)
+    commit()
+    flash(_("Your quote is withdrawn."), "success")
+    return redirect(url_for("rfq.detail", rfq_id=rfq_id))
+
+
+@bp.post("/<int:rfq_id>/close")
+@require_company("purchasing")
+def close(rfq_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    services.close_early(services.get_rfq(company, rfq_id), company)
+    commit()
+    flash(_("The request is closed and the quotes are open."), "success")
+    return redirect(url_for("rfq.detail", rfq_id=rfq_id))
+
+
+@bp.post("/<int:rfq_id>/cancel")
+@require_company("purchasing")
+def cancel(rfq_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    services.cancel_rfq(services.get_rfq(company, rfq_id), company, request.form.get("reason", ""))
+    commit()
+    flash(_("The request is cancelled."), "success")
+    return redirect(url_for("rfq.index", tab="mine"))
+
+
+@bp.post("/<int:rfq_id>/quotes/<int:quote_id>/accept")
+@require_company("purchasing")
+def accept(rfq_id: int, quote_id: int):  # type: ignore[no-untyped-def]
+    company = acting_company()
+    order = services.accept_quote(services.get_rfq(company, rfq_id), company, current_user.id, quote_id)
+    commit()
+    flash(_("Quote accepted: order %(number)s created. Please confirm the contract.", number=order.number),
+          "success")
+    return redirect(url_for("orders.detail", order_id=order.id))

@@ -1,0 +1,171 @@
+"""Money leaving the platform: seller payouts and buyer refunds, executed by a provider through the outbox.
+
+A release or refund books the decision at once (escrow → payable). The payout row and its job are
+written in the same transaction, so a rolled-back request never pays anything. The job asks the rail;
+the rail's confirmation (immediately for a Stripe Transfer, later by webhook or bank statement) books
+payable → provider clearing and marks the payout paid. Every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from market.core import audit, jobs
+from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.extensions import db
+from payments import ledger
+from payments.ledger import DuplicateEntry, Purpose
+from payments.models import Escrow, PayeeAccount, Payout, PayoutKind, PayoutStatus
+from payments.providers.base import ProviderError
+
+EXECUTE_JOB = "payments.execute_payout"
+MAX_TRIES = 8
+
+
+def default_provider() -> str:
+    from payments.providers import enabled
+
+    names = enabled()
+    return names[0] if names else "sandbox"
+
+
+def queue_payout(escrow: Escrow, kind: str, party_id: int, amount_fen: int, business_ref: str) -> Payout:
+    """Create the payout for a booked release/refund and enqueue its execution."""
+    payout = Payout(escrow_id=escrow.id, kind=kind, party_id=party_id, amount_fen=amount_fen,
+                    currency=escrow.currency, provider=escrow.provider or default_provider(),
+                    business_ref=business_ref, status=PayoutStatus.PENDING)
+    db.session.add(payout)
+    db.session.flush()
+    jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
+    return payout
+
+
+def payable_account(payout: Payout) -> ledger.LedgerAccount:
+    purpose = Purpose.SELLER_PAYABLE if payout.kind == PayoutKind.PAYOUT else Purpose.BUYER_REFUND
+    return ledger.account(purpose, payout.currency, party_id=payout.party_id)
+
+
+@jobs.handler(EXECUTE_JOB)
+def execute_payout(payout_id: int, attempt: int = 1) -> None:
+    """Ask the rail to pay. A refusal is kept on the payout and retried later with backoff."""
+    from payments.providers import get_provider
+
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.status != PayoutStatus.PENDING:
+        return
+    escrow = db.session.get(Escrow, payout.escrow_id)
+    try:
+        provider = get_provider(payout.provider)
+        send = provider.send_payout if payout.kind == PayoutKind.PAYOUT else provider.send_refund
+        result = send(payout, escrow)
+    except (ProviderError, NotFound) as exc:
+        payout.last_error = _describe(exc)
+        if attempt >= MAX_TRIES:
+            payout.status = PayoutStatus.FAILED
+        else:
+            jobs.enqueue(EXECUTE_JOB, delay=timedelta(seconds=min(60 * 2**attempt, 6 * 3600)),
+                         payout_id=payout.id, attempt=attempt + 1)
+        return
+    payout.provider_ref, payout.status, payout.last_error = result.provider_ref, PayoutStatus.SENT, None
+    db.session.flush()
+    if result.confirmed:
+        confirm_payout(payout, source=payout.provider, source_ref=result.provider_ref)
+
+
+def _describe(exc: DomainError) -> str:
+    try:
+        return (exc.message % exc.detail if exc.detail else exc.message)[:2000]
+    except (KeyError, TypeError, ValueError):
+        return exc.message[:2000]
+
+
+def find_payout(*, payout_id: int | None = None, provider_ref: str = "", code: str = "") -> Payout:
+    """The payout an event talks about (NotFound for unknown objects)."""
+    payout = None
+    if payout_id is not None:
+        payout = db.session.get(Payout, payout_id)
+    elif code.startswith("JSP") and code[3:].isdigit():
+        payout = db.session.get(Payout, int(code[3:]))
+    elif provider_ref:
+        payout = db.session.scalar(select(Payout).where(Payout.provider_ref == provider_ref))
+    if payout is None:
+        raise NotFound("Unknown payout.")
+    return payout
+
+
+def confirm_payout(payout: Payout, *, source: str, source_ref: str, amount_fen: int | None = None,
+                   currency: str | None = None) -> str:
+    """The rail confirmed the money left: payable → provider clearing. Idempotent; ``paid`` is final."""
+    if amount_fen is not None and amount_fen != payout.amount_fen:
+        raise ValidationFailed("The confirmed amount differs from the payout", field_errors={"amount_fen": "Mismatch"})
+    if currency is not None and currency != payout.currency:
+        raise ValidationFailed("Currency mismatch", field_errors={"currency": "Currency mismatch"})
+    if payout.status == PayoutStatus.PAID:
+        return "already paid"
+    lines = [(payable_account(payout), payout.amount_fen),
+             (ledger.account(Purpose.PROVIDER_CLEARING, payout.currency, provider=payout.provider), -payout.amount_fen)]
+    with contextlib.suppress(DuplicateEntry):  # booked by an earlier delivery under another event id
+        ledger.post(source, source_ref, f"{payout.kind}_paid", payout.currency, lines, escrow_id=payout.escrow_id,
+                    memo=f"{payout.kind} {payout.code}")
+    payout.status, payout.provider_ref = PayoutStatus.PAID, payout.provider_ref or source_ref
+    db.session.flush()
+    audit.record("payout.paid", "payout", payout.id, actor_company_id=None, note=source_ref)
+    return "paid"
+
+
+def fail_payout(payout: Payout, reason: str) -> str:
+    """The rail reports failure. ``paid`` is final (a late or reordered failure changes nothing); the
+    money stays payable to the party for the operator to retry."""
+    if payout.status == PayoutStatus.PAID:
+        return "ignored: already paid"
+    payout.status, payout.last_error = PayoutStatus.FAILED, reason[:2000]
+    db.session.flush()
+    audit.record("payout.failed", "payout", payout.id, note=reason[:500])
+    return "failed"
+
+
+def retry_payout(payout: Payout) -> Payout:
+    """Operator: try a failed payout again."""
+    from market.core.errors import InvalidTransition
+
+    if payout.status != PayoutStatus.FAILED:
+        raise InvalidTransition("Only failed payouts can be retried.")
+    payout.status, payout.last_error = PayoutStatus.PENDING, None
+    db.session.flush()
+    jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
+    audit.record("payout.retry", "payout", payout.id)
+    return payout
+
+
+def set_bank_account(company_id: int, *, account_name: str, account_no: str, bank_name: str) -> PayeeAccount:
+    """Where bank payouts to ``company_id`` go (printed on the payment instruction file)."""
+    account_name, bank_name = account_name.strip(), bank_name.strip()
+    digits = account_no.replace(" ", "").replace("-", "")
+    errors = {}
+    if not account_name or len(account_name) > 200:
+        errors["account_name"] = "Required"
+    if not digits.isdigit() or not 8 <= len(digits) <= 32:
+        errors["account_no"] = "8 to 32 digits"
+    if not bank_name or len(bank_name) > 200:
+        errors["bank_name"] = "Required"
+    if errors:
+        raise ValidationFailed("Please check the bank account", field_errors=errors)
+    account = db.session.scalar(select(PayeeAccount).where(PayeeAccount.company_id == company_id,
+                                                           PayeeAccount.provider == "bank_transfer"))
+    before = {"account_no": _mask(account.external_id)} if account else None
+    if account is None:
+        account = PayeeAccount(company_id=company_id, provider="bank_transfer", external_id=digits)
+        db.session.add(account)
+    account.external_id, account.account_name, account.bank_name = digits, account_name, bank_name
+    db.session.flush()
+    audit.record("payee_account.bank", "company", company_id, actor_company_id=company_id, before=before,
+                 after={"account_no": _mask(digits)})
+    return account
+
+
+def _mask(number: str) -> str:
+    """Audit rows keep only the last four digits of an account number."""
+    return number[-4:].rjust(len(number), "*")

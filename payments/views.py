@@ -1,0 +1,208 @@
+"""Payment pages (pay, balance, operator console) and the webhook endpoint. Thin: parse, call a service,
+commit, render."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from market.accounts.context import acting_company_id, require_company, require_platform_role
+from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.core.http import commit, problem
+from market.core.money import yuan_to_fen
+from market.extensions import csrf, db
+from payments import escrow as escrows
+from payments import ledger, payouts, reconcile, statements
+from payments.checkout import start_payin
+from payments.models import Escrow, EscrowStatus, PayeeAccount, Payout, PayoutStatus
+from payments.providers import enabled, get_provider
+from payments.webhooks import receive
+
+log = logging.getLogger(__name__)
+bp = Blueprint("payments", __name__)
+PAGE_SIZE = 25
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@bp.post("/payments/webhooks/<provider>")
+@csrf.exempt
+def webhook(provider: str):  # type: ignore[no-untyped-def]
+    """Every rail's webhooks: verified, stored once, applied with their postings in one transaction."""
+    try:
+        outcomes = receive(provider, request.get_data(cache=False), request.headers)
+    except DomainError as exc:
+        db.session.rollback()
+        log.warning("webhook %s refused (%s): %s", provider, exc.status, exc.message)
+        return problem(exc.status, exc.message, code=exc.code)
+    commit()
+    return {"received": outcomes}
+
+
+def _payer_escrow(reference: str) -> Escrow:
+    """The escrow, if the acting company is its payer; another company's escrow is a 404."""
+    escrow = escrows.find_escrow(reference)
+    if escrow is None or escrow.payer_id != acting_company_id():
+        raise NotFound("No escrow for this reference.")
+    return escrow
+
+
+@bp.route("/pay/<reference>", methods=["GET", "POST"])
+@require_company("purchasing", "finance")
+def pay(reference: str):  # type: ignore[no-untyped-def]
+    escrow = _payer_escrow(reference)
+    instructions = None
+    if request.method == "POST":
+        instructions = start_payin(escrow, request.form.get("provider", ""))
+        commit()
+    return render_template("payments/pay.html", escrow=escrow, providers=enabled(), instructions=instructions)
+
+
+@bp.post("/pay/<reference>/simulate")
+@require_company("purchasing", "finance")
+def simulate(reference: str):  # type: ignore[no-untyped-def]
+    from payments.checkout import simulate_payment
+
+    escrow = _payer_escrow(reference)
+    simulate_payment(escrow)
+    commit()
+    flash(_("Sandbox payment received."), "ok")
+    return redirect(url_for("payments.pay", reference=reference))
+
+
+@bp.get("/payments/balance")
+@require_company()
+def balance():  # type: ignore[no-untyped-def]
+    company_id = acting_company_id()
+    payable = db.session.scalars(select(ledger.LedgerAccount).where(
+        ledger.LedgerAccount.party_id == company_id,
+        ledger.LedgerAccount.purpose.in_([ledger.Purpose.SELLER_PAYABLE, ledger.Purpose.BUYER_REFUND])))
+    balances = [(acct, ledger.held_balance(acct)) for acct in payable]
+    page = _page()
+    query = select(Payout).where(Payout.party_id == company_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Payout.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    accounts = {a.provider: a for a in db.session.scalars(select(PayeeAccount).where(
+        PayeeAccount.company_id == company_id))}
+    held = db.session.execute(select(Escrow.currency, func.sum(Escrow.funded_fen - Escrow.released_fen
+                                                               - Escrow.refunded_fen))
+                              .where(Escrow.payee_id == company_id).group_by(Escrow.currency)).all()
+    return render_template("payments/balance.html", balances=balances, payouts=list(rows), page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), accounts=accounts, held=held, providers=enabled())
+
+
+@bp.post("/payments/balance/bank-account")
+@require_company("finance")
+def save_bank_account():  # type: ignore[no-untyped-def]
+    payouts.set_bank_account(acting_company_id() or 0, account_name=request.form.get("account_name", ""),
+                             account_no=request.form.get("account_no", ""), bank_name=request.form.get("bank_name", ""))
+    commit()
+    flash(_("Bank account saved."), "ok")
+    return redirect(url_for("payments.balance"))
+
+
+@bp.post("/payments/balance/stripe-connect")
+@require_company("finance")
+def stripe_connect():  # type: ignore[no-untyped-def]
+    provider = get_provider("stripe")
+    back = url_for("payments.balance", _external=True)
+    link = provider.onboarding_link(acting_company_id() or 0, refresh_url=back, return_url=back)  # type: ignore[attr-defined]
+    commit()
+    return redirect(link)
+
+
+@bp.get("/payments/operator")
+@require_platform_role("operator")
+def operator_console():  # type: ignore[no-untyped-def]
+    status = request.args.get("status", "")
+    page = _page()
+    query = select(Escrow)
+    if status in set(EscrowStatus):
+        query = query.where(Escrow.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.session.scalars(query.order_by(Escrow.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    suspense = [(a, ledger.held_balance(a)) for a in db.session.scalars(
+        select(ledger.LedgerAccount).where(ledger.LedgerAccount.purpose == ledger.Purpose.SUSPENSE))]
+    stuck = list(db.session.scalars(select(Payout).where(Payout.status.in_([PayoutStatus.FAILED]))
+                                    .order_by(Payout.id).limit(50)))
+    pending_pending = db.session.scalar(select(func.count(Payout.id)).where(Payout.status != PayoutStatus.PAID))
+    return render_template("payments/operator.html", escrows=rows, status=status, statuses=list(EscrowStatus),
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)), suspense=suspense,
+                           unmatched=statements.unmatched_lines(), runs=reconcile.latest_runs(), failed=stuck,
+                           open_payouts=pending_pending, providers=enabled())
+
+
+@bp.post("/payments/operator/statement")
+@require_platform_role("operator")
+def upload_statement():  # type: ignore[no-untyped-def]
+    upload = request.files.get("statement")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("Choose a statement file", field_errors={"statement": "Choose a statement file"})
+    try:
+        text = upload.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("The statement must be UTF-8 CSV", field_errors={"statement": "UTF-8 CSV"}) from None
+    counts = statements.import_statement(text)
+    commit()
+    flash(_("Statement imported: %(matched)s matched, %(unmatched)s unmatched, %(duplicate)s already imported.",
+            **counts), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.post("/payments/operator/lines/<int:line_id>/assign")
+@require_platform_role("operator")
+def assign_line(line_id: int):  # type: ignore[no-untyped-def]
+    statements.assign_line(line_id, request.form.get("reference", ""))
+    commit()
+    flash(_("Payment assigned."), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.get("/payments/operator/instructions.csv")
+@require_platform_role("operator")
+def instructions_csv():  # type: ignore[no-untyped-def]
+    body = "\ufeff" + statements.instruction_file()  # BOM: bank portals and Excel read it as UTF-8
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=payment-instructions.csv"})
+
+
+@bp.post("/payments/operator/reconcile")
+@require_platform_role("operator")
+def run_reconcile():  # type: ignore[no-untyped-def]
+    run = reconcile.reconcile(request.form.get("provider", ""))
+    commit()
+    flash(_("Reconciled %(provider)s: %(matched)s matched, %(differences)s differences.", provider=run.provider,
+            matched=run.matched, differences=len(run.differences)), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.post("/payments/operator/escrows/<reference>/resolve")
+@require_platform_role("operator")
+def resolve(reference: str):  # type: ignore[no-untyped-def]
+    escrow = escrows.get_escrow(reference)
+    payee = yuan_to_fen(request.form.get("payee", "0") or "0", field="payee")
+    payer = yuan_to_fen(request.form.get("payer", "0") or "0", field="payer")
+    escrows.resolve_dispute(escrow, payee, payer, resolution_ref=request.form.get("resolution_ref", "") or "operator")
+    commit()
+    flash(_("Dispute resolved."), "ok")
+    return redirect(url_for("payments.operator_console", status="frozen"))
+
+
+@bp.post("/payments/operator/payouts/<int:payout_id>/retry")
+@require_platform_role("operator")
+def retry(payout_id: int):  # type: ignore[no-untyped-def]
+    payout = db.session.get(Payout, payout_id)
+    if payout is None:
+        raise NotFound("Unknown payout.")
+    payouts.retry_payout(payout)
+    commit()
+    return redirect(url_for("payments.operator_console"))
+
+
+def init_views(app: Flask) -> None:
+    app.register_blueprint(bp)

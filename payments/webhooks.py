@@ -1,0 +1,116 @@
+"""Webhook processing: verify, store once per ``(provider, event id)``, apply, in one transaction.
+
+Every rail's confirmations come through :func:`receive` — the HTTP endpoint, the sandbox's simulated
+deliveries and bank notifications alike — and every normalised event through :func:`apply_event`
+(bank statement imports too). Duplicates find the stored event and change nothing; out-of-order
+delivery converges because each effect is additive or final (``paid`` beats ``failed``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from market.extensions import db
+from payments import escrow as escrows
+from payments import ledger
+from payments.ledger import DuplicateEntry, Purpose, check_amount, check_currency
+from payments.models import CLOSED_STATUSES, PayIn, WebhookEvent
+from payments.payouts import confirm_payout, fail_payout, find_payout
+from payments.providers import get_provider
+from payments.providers.base import EventKind, ProviderEvent, WebhookRejected
+
+log = logging.getLogger(__name__)
+
+
+def receive(provider_name: str, body: bytes, headers: Mapping[str, str]) -> list[str]:
+    """Handle one delivery. Raises WebhookRejected (400) for bad signatures/stale timestamps, NotFound for
+    unknown objects, ValidationFailed for amounts that do not fit — in every such case nothing is written."""
+    provider = get_provider(provider_name)
+    try:
+        events = provider.parse_webhook(body, headers)
+    except WebhookRejected as exc:
+        log.warning("webhook rejected from %s: %s", provider_name, exc.message)
+        raise
+    try:
+        payload: dict[str, Any] = json.loads(body)
+    except ValueError:
+        payload = {}
+    return [apply_event(provider_name, event, payload if len(events) == 1 else {}) for event in events]
+
+
+def apply_event(provider_name: str, event: ProviderEvent, payload: dict[str, Any] | None = None) -> str:
+    """Store and apply one event; returns what happened (``duplicate`` for a replay)."""
+    if not event.event_id or len(event.event_id) > 120:
+        raise WebhookRejected("Event without an id.")
+    seen = select(WebhookEvent.id).where(WebhookEvent.provider == provider_name,
+                                         WebhookEvent.event_id == event.event_id)
+    if db.session.scalar(seen) is not None:
+        return "duplicate"
+    row = WebhookEvent(provider=provider_name, event_id=event.event_id, kind=str(event.kind),
+                       payload=payload or {"type": event.raw_type})
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # a concurrent delivery of the same event won
+        return "duplicate"
+    row.outcome = _dispatch(provider_name, event)[:200]
+    db.session.flush()
+    return row.outcome
+
+
+def park_in_suspense(provider_name: str, event: ProviderEvent, why: str) -> str:
+    """Money moved on the rail that no escrow or payout explains: clearing ↔ suspense, for the operator."""
+    amount = event.amount_fen
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise WebhookRejected("Event without an amount.")
+    check_amount(abs(amount))
+    check_currency(event.currency)
+    clearing = ledger.account(Purpose.PROVIDER_CLEARING, event.currency, provider=provider_name)
+    suspense = ledger.account(Purpose.SUSPENSE, event.currency)
+    try:
+        ledger.post(provider_name, event.object_ref or event.event_id, "suspense", event.currency,
+                    [(clearing, amount), (suspense, -amount)], memo=why[:300])
+    except DuplicateEntry:
+        return "duplicate"
+    return f"suspense: {why}"
+
+
+def _dispatch(provider_name: str, event: ProviderEvent) -> str:
+    kind = event.kind
+    if kind == EventKind.PAYIN_SUCCEEDED:
+        return _payin(provider_name, event)
+    if kind in (EventKind.PAYOUT_PAID, EventKind.REFUND_SUCCEEDED):
+        payout = find_payout(payout_id=event.payout_id, provider_ref=event.object_ref, code=event.payout_code)
+        check_amount(event.amount_fen)
+        return confirm_payout(payout, source=provider_name, source_ref=event.object_ref or payout.code,
+                              amount_fen=event.amount_fen, currency=event.currency)
+    if kind in (EventKind.PAYOUT_FAILED, EventKind.REFUND_FAILED):
+        payout = find_payout(payout_id=event.payout_id, provider_ref=event.object_ref, code=event.payout_code)
+        return fail_payout(payout, str(event.detail.get("reason") or event.raw_type))
+    if kind == EventKind.UNMATCHED:
+        return park_in_suspense(provider_name, event, str(event.detail.get("why") or "unmatched"))
+    return "ignored"
+
+
+def _payin(provider_name: str, event: ProviderEvent) -> str:
+    escrow = escrows.get_escrow(event.reference)  # unknown object: NotFound, nothing written
+    check_amount(event.amount_fen)
+    if escrow.status in CLOSED_STATUSES:
+        return park_in_suspense(provider_name, event, f"payment for closed escrow {escrow.reference}")
+    payin = db.session.scalar(select(PayIn).where(PayIn.provider == provider_name,
+                                                  PayIn.provider_ref == event.object_ref))
+    try:
+        escrows.record_funding(escrow, event.amount_fen, source=provider_name, source_ref=event.object_ref,
+                               currency=event.currency)
+    except DuplicateEntry:
+        return "already recorded"
+    if payin is not None:
+        payin.status = "succeeded"
+        payin.charge_ref = event.charge_ref or payin.charge_ref
+    return f"funded {escrow.reference}"
