@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         cart_views,
         escrow_link,
         inspection,
+        lifecycle,
         models,
         operator_views,
         services,
@@ -22,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ORDER_SIGN_DAYS", 7)
     app.config.setdefault("ORDER_PAYMENT_DAYS", 3)
     app.config.setdefault("ORDER_CLOSE_DAYS", 7)
+    # globals, not a context processor: imported macro files see globals but not the render context
+    app.jinja_env.globals.update(ORDER_STATE_LABELS=lifecycle.STATE_LABELS, ORDER_STATE_BADGE=lifecycle.STATE_BADGE)
     app.register_blueprint(views.bp)
     app.register_blueprint(api)
     escrow_link.connect_signals()

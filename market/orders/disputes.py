@@ -17,8 +17,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from market.core.audit import record
-from market.core.jobs import enqueue
 from market.core.errors import InvalidTransition, NotFound, ValidationFailed
+from market.core.jobs import enqueue
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
 from market.extensions import db

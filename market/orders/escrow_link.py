@@ -39,7 +39,10 @@ def pay_url(order: TradeOrder) -> str | None:
 
     if "payments.pay" not in current_app.view_functions:
         return None
-    return url_for("payments.pay", reference=order.number)
+    try:
+        return url_for("payments.pay", reference=order.number)
+    except RuntimeError:  # outside a request without SERVER_NAME (demo loader)
+        return None
 
 
 def open_for(order: TradeOrder) -> Escrow:
@@ -63,9 +66,15 @@ def cancel_for(order: TradeOrder, reason: str) -> None:
 
 def arm_lot(order: TradeOrder, lot: DeliveryLot) -> None:
     """Release the lot's adjusted amount by itself after ESCROW_AUTO_RELEASE_DAYS unless the buyer acts."""
+    from market.core.jobs import enqueue
+
     escrow = escrow_of(order)
     amount = min(lot.settled_fen or 0, escrow.held_fen) if escrow else 0
-    if escrow is None or amount <= 0 or escrow.status not in escrow_service.TRANSITIONS["release"]:
+    if escrow is None or escrow.status not in escrow_service.TRANSITIONS["release"]:
+        return
+    if amount <= 0:  # a lot rejected on quality releases nothing: accept the rejection by itself instead
+        days = int(current_app.config["ESCROW_AUTO_RELEASE_DAYS"])
+        enqueue("orders.auto_accept_lot", delay=timedelta(days=days), lot_id=lot.id, inspected_at=str(lot.inspected_at))
         return
     escrow_service.schedule_auto_release(escrow, lot.reference, amount)
 

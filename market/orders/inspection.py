@@ -17,6 +17,7 @@ from catalog.specs import validate_specs
 from market.accounts.models import Company, CompanyKind
 from market.core.audit import record
 from market.core.errors import InvalidTransition, NotFound, ValidationFailed
+from market.core.jobs import handler
 from market.core.timeutil import utcnow
 from market.extensions import db
 from market.orders import escrow_link
@@ -127,3 +128,17 @@ def accept_lot(order: TradeOrder, company_id: int, lot_id: object) -> DeliveryLo
     announce(order, "lot_accepted", note=lot.reference, to=(SELLER,))
     advance(order)
     return lot
+
+
+@handler("orders.auto_accept_lot")
+def auto_accept_zero_lot(lot_id: int, inspected_at: str) -> None:
+    """A lot whose adjusted amount is zero (rejected on quality) and that nobody acted on is closed as
+    rejected after the auto-release period (idempotent; a newer inspection re-arms its own job)."""
+    lot = db.session.get(DeliveryLot, lot_id)
+    if lot is None or lot.state != "inspected" or str(lot.inspected_at) != inspected_at:
+        return
+    if lot.order.state == "disputed":
+        return
+    lot.state, lot.accepted_at = "rejected", utcnow()
+    record("lot.auto_rejected", "delivery_lot", lot.id, after={"settled_fen": lot.settled_fen})
+    advance(lot.order)

@@ -19,7 +19,7 @@ from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
 from market.orders.contract_text import sections
 from market.orders.forms import parse_date, parse_fen, parse_int, parse_quantity, parse_tolerance
-from market.orders.lifecycle import STATE_BADGE, STATE_LABELS, STATES, allowed_targets
+from market.orders.lifecycle import STATES, allowed_targets
 from market.orders.models import TradeOrder
 
 bp = Blueprint("orders", __name__)
@@ -34,11 +34,6 @@ def _back(order: TradeOrder, message: str) -> Response:
     commit()
     flash(message, "success")
     return redirect(url_for("orders.detail", order_id=order.id))
-
-
-@bp.app_context_processor
-def order_labels() -> dict[str, object]:
-    return {"ORDER_STATE_LABELS": STATE_LABELS, "ORDER_STATE_BADGE": STATE_BADGE}
 
 
 @bp.get("/orders")

@@ -111,7 +111,10 @@ def _rfq_url(rfq: Rfq) -> str | None:
 
     if "rfq.detail" not in current_app.view_functions:
         return None
-    return url_for("rfq.detail", rfq_id=rfq.id, _external=True)
+    try:
+        return url_for("rfq.detail", rfq_id=rfq.id, _external=True)
+    except RuntimeError:  # no request and no SERVER_NAME (the demo loader, a script)
+        return None
 
 
 def refresh_status(rfq: Rfq) -> Rfq:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.models import Category, Listing, ListingStatus, PriceTier
-from catalog.seed import AD, MT, MOISTURE, QNET, ST_D, VDAF
+from catalog.seed import AD, MOISTURE, MT, QNET, ST_D, VDAF
 from market.accounts.models import Company, CompanyKind, User
 from market.core.timeutil import utcnow
 from market.extensions import db

@@ -25,7 +25,7 @@ STOCK = Decimal(300)
 
 
 def test_fifty_buyers_never_oversell(app, client):
-    buyer, user = make_trader("并发采购有限公司")
+    _buyer, user = make_trader("并发采购有限公司")
     seller, _ = make_trader("并发煤业有限公司")
     listing = make_trade_listing(seller, stock=str(STOCK), moq="1")
     listing_id = listing.id

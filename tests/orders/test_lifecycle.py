@@ -24,21 +24,27 @@ from tests.factories.orders import inspect
 def test_coal_order_settles_pro_rata_and_refunds_the_rest():
     agency, _ = make_agency()
     order = order_in_state("delivered", agency=agency)
-    assert order.state == "delivered" and order.funded_at and order.delivered_at
+    assert order.state == "delivered"
+    assert order.funded_at
+    assert order.delivered_at
     escrow = escrow_of(order)
-    assert escrow.funded_fen == 80_000_000 and escrow.status == "funded"
+    assert escrow.funded_fen == 80_000_000
+    assert escrow.status == "funded"
     inspect(order, agency, {"qnet_ar": "5320", "st_d": "0.8"})
     lot = order.lots[0]
-    assert order.state == "inspected" and lot.settled_fen == 77_381_818
+    assert order.state == "inspected"
+    assert lot.settled_fen == 77_381_818
     inspection.accept_lot(order, order.buyer_id, lot.id)
     assert order.state == "settled"
-    assert lot.released_fen == 77_381_818 and order.settled_fen == 77_381_818
+    assert lot.released_fen == 77_381_818
+    assert order.settled_fen == 77_381_818
     db.session.refresh(escrow)
     assert escrow.released_fen == 77_381_818
     assert escrow.refunded_fen == 80_000_000 - 77_381_818
     assert escrow.held_fen == 0
     services.close_order(order, order.buyer_id)
-    assert order.state == "closed" and order.closed_at
+    assert order.state == "closed"
+    assert order.closed_at
     actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.object_type == "trade_order")))
     assert {"order.placed", "order.accepted", "order.contract_signed", "order.awaiting_payment", "order.funded",
             "order.in_delivery", "order.delivered", "order.inspected", "order.goods_accepted", "order.settled",
@@ -67,7 +73,8 @@ def test_inspection_values_outside_physical_ranges_change_nothing(client):
                            data={"measured_quantity": "1000", "specs.qnet_ar": "12000", "specs.st_d": "-1"})
     assert response.status_code == 422
     db.session.expire_all()
-    assert order.lots[0].state == "delivered" and not order.lots[0].inspections
+    assert order.lots[0].state == "delivered"
+    assert not order.lots[0].inspections
     with pytest.raises(ValidationFailed) as excinfo:
         inspect(order, order.buyer, {"st_d": "0.8"})  # the coal rule needs Qnet,ar
     assert "specs.qnet_ar" in excinfo.value.field_errors
@@ -88,7 +95,8 @@ def test_auto_release_accepts_an_inspected_lot(app):
         pass
     db.session.expire_all()
     assert order.lots[0].state == "accepted"
-    assert order.state == "settled" and order.settled_fen == 80_000_000
+    assert order.state == "settled"
+    assert order.settled_fen == 80_000_000
 
 
 def test_cancel_releases_stock_and_refunds():
@@ -99,9 +107,11 @@ def test_cancel_releases_stock_and_refunds():
         services.cancel_order(order, order.buyer_id, "changed our mind")
     services.operator_cancel(order, "seller cannot ship")
     db.session.refresh(listing)
-    assert order.state == "cancelled" and listing.available_quantity == Decimal(5000)
+    assert order.state == "cancelled"
+    assert listing.available_quantity == Decimal(5000)
     escrow = escrow_of(order)
-    assert escrow.status == "refunded" and escrow.refunded_fen == 80_000_000
+    assert escrow.status == "refunded"
+    assert escrow.refunded_fen == 80_000_000
 
 
 def test_rejection_gives_stock_back_and_records_who():
@@ -110,11 +120,14 @@ def test_rejection_gives_stock_back_and_records_who():
     listing = make_trade_listing(seller, stock="100", moq="10")
     order = place_test_order(buyer, listing, "100")
     db.session.refresh(listing)
-    assert listing.status == "sold_out" and listing.available_quantity == 0
+    assert listing.status == "sold_out"
+    assert listing.available_quantity == 0
     services.reject_order(order, seller.id, "no trucks this month")
     db.session.refresh(listing)
-    assert listing.status == "published" and listing.available_quantity == 100
-    assert order.cancelled_by_company_id == seller.id and order.cancel_reason == "no trucks this month"
+    assert listing.status == "published"
+    assert listing.available_quantity == 100
+    assert order.cancelled_by_company_id == seller.id
+    assert order.cancel_reason == "no trucks this month"
 
 
 def test_illegal_transitions_are_409_and_change_nothing():
@@ -123,7 +136,8 @@ def test_illegal_transitions_are_409_and_change_nothing():
         services.accept_order(order, order.buyer_id)  # the buyer cannot accept its own order
     with pytest.raises(InvalidTransition):
         lifecycle.transition(order, "funded", party="system", actor_company_id=None)
-    assert order.state == "placed" and order.accepted_at is None
+    assert order.state == "placed"
+    assert order.accepted_at is None
 
 
 def test_every_state_is_reachable_and_none_is_a_dead_end():
@@ -152,6 +166,7 @@ def test_expiry_job_cancels_unaccepted_orders(app):
     while run_pending():
         pass
     db.session.expire_all()
-    assert order.state == "cancelled" and order.cancelled_by_company_id is None
+    assert order.state == "cancelled"
+    assert order.cancelled_by_company_id is None
     assert "Expired" in order.cancel_reason
     assert listing.available_quantity == Decimal(5000)

@@ -24,7 +24,8 @@ def post(buyer, *, deadline_hours: int = 48, **fields):
     category = make_coal_category()
     start = utcnow() + timedelta(days=5)
     data = services.RfqInput(category_id=category.id, title="求购动力煤 5500 大卡 2000 吨", quantity=Decimal(2000),
-                             unit="t", delivery_place="大同南站", window_start=start, window_end=start + timedelta(days=30),
+                             unit="t", delivery_place="大同南站", window_start=start,
+                             window_end=start + timedelta(days=30),
                              deadline=utcnow() + timedelta(hours=deadline_hours),
                              spec_ranges={"qnet_ar": {"min": "5400"}, "st_d": {"max": "1.0"}}, **fields)
     return services.post_rfq(buyer, None, data)
@@ -57,13 +58,16 @@ def test_quotes_are_sealed_on_every_page(client):
     seen = visible(buyer_user, pages)
     assert "2" in seen
     for price, terms in secrets_of.values():
-        assert price not in seen and terms not in seen
+        assert price not in seen
+        assert terms not in seen
     # each seller sees its own quote and never the other's
     seen = visible(alpha_user, pages)
     assert "765.43" in seen
-    assert "812.34" not in seen and "BETA-SECRET-TERMS" not in seen
+    assert "812.34" not in seen
+    assert "BETA-SECRET-TERMS" not in seen
     seen = visible(beta_user, pages)
-    assert "765.43" not in seen and "ALPHA-SECRET-TERMS" not in seen
+    assert "765.43" not in seen
+    assert "ALPHA-SECRET-TERMS" not in seen
     # the service refuses the comparison too
     rfq = db.session.get(type(rfq), rfq_id)
     with pytest.raises(Conflict):
@@ -72,10 +76,13 @@ def test_quotes_are_sealed_on_every_page(client):
     login(client, buyer_user)
     assert client.post(f"/rfq/{rfq_id}/close").status_code == 302
     page = client.get(f"/rfq/{rfq_id}").get_data(as_text=True)
-    assert "765.43" in page and "812.34" in page and "BETA-SECRET-TERMS" in page
+    assert "765.43" in page
+    assert "812.34" in page
+    assert "BETA-SECRET-TERMS" in page
     client.post("/logout")
     seen = visible(alpha_user, pages)
-    assert "812.34" not in seen and "BETA-SECRET-TERMS" not in seen
+    assert "812.34" not in seen
+    assert "BETA-SECRET-TERMS" not in seen
 
 
 def test_stranger_cannot_even_see_an_invited_rfq():
@@ -100,9 +107,12 @@ def test_award_creates_order_and_contract_and_tells_the_others():
     services.close_early(rfq, buyer)
     rows = services.comparison(rfq, buyer)
     assert [r["seller"].id for r in rows] == [alpha.id, beta.id]
-    assert rows[0]["credit_grade"] is None and rows[0]["meets_specs"] == {"qnet_ar": True, "st_d": True}
+    assert rows[0]["credit_grade"] is None
+    assert rows[0]["meets_specs"] == {"qnet_ar": True, "st_d": True}
     order = services.accept_quote(rfq, buyer, None, q1.id)
-    assert order.state == "accepted" and order.seller_id == alpha.id and order.total_fen == 79_000 * 2000
+    assert order.state == "accepted"
+    assert order.seller_id == alpha.id
+    assert order.total_fen == 79_000 * 2000
     assert order.lines[0].price_rule["base_qnet_ar"] == "5400"
     assert contracts.current(order).version == 1
     assert rfq.status == "awarded"
@@ -127,7 +137,8 @@ def test_quote_after_deadline_and_expired_quote_are_refused():
     q.valid_until = utcnow() - timedelta(seconds=1)
     with pytest.raises(Conflict):
         services.accept_quote(rfq, buyer, None, q.id)
-    assert q.status == "submitted" and rfq.order_id is None
+    assert q.status == "submitted"
+    assert rfq.order_id is None
 
 
 def test_bad_ranges_and_specs_are_422():
