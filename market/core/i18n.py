@@ -36,18 +36,20 @@ def merged_catalog(locale: str) -> Catalog:
     return merged
 
 
+def compiled_path(locale: str) -> Path:
+    """Babel parses "zh_CN" as zh_Hans_CN and looks its catalogue up under that name."""
+    return TRANSLATIONS / str(Locale.parse(locale)) / "LC_MESSAGES" / "messages.mo"
+
+
 def compile_all() -> dict[str, int]:
     """Write each locale's ``messages.mo``; returns how many messages each has."""
     counts = {}
     for locale in LOCALES:
         catalog = merged_catalog(locale)
-        # Babel parses "zh_CN" as zh_Hans_CN and looks the catalogue up under that name (then "zh"),
-        # so the catalogue is written under both names.
-        for folder in dict.fromkeys((locale, str(Locale.parse(locale)))):
-            target = TRANSLATIONS / folder / "LC_MESSAGES"
-            target.mkdir(parents=True, exist_ok=True)
-            with (target / "messages.mo").open("wb") as handle:
-                write_mo(handle, catalog)
+        target = compiled_path(locale).parent
+        target.mkdir(parents=True, exist_ok=True)
+        with compiled_path(locale).open("wb") as handle:
+            write_mo(handle, catalog)
         counts[locale] = len(catalog)
     return counts
 

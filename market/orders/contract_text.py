@@ -56,7 +56,7 @@ def describe_rule(rule: dict[str, Any]) -> str:
 
 
 def _party_rows(party: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(_("Name"), party["name_zh"] + (f" ({party['name_en']})" if party.get("name_en") else "")),
+    return [(_("Company name"), party["name_zh"] + (f" ({party['name_en']})" if party.get("name_en") else "")),
             (_("Unified social credit code"), party["uscc"]),
             (_("Address"), party.get("address") or "—"),
             (_("Contact"), " ".join(x for x in (party.get("contact"), party.get("phone")) if x) or "—")]
