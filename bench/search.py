@@ -29,7 +29,8 @@ from catalog.search.base import SearchDocument
 CATEGORIES = [
     (2, 1, "coal", "动力煤", "thermal coal", lambda r: {"qnet_ar": r.choice([4500, 5000, 5500, 5800, 6000]),
                                                         "st_d": round(r.uniform(0.3, 2.5), 2)}),
-    (3, 1, "coal", "主焦煤", "prime coking coal", lambda r: {"g": r.randint(60, 95), "st_d": round(r.uniform(0.3, 1.2), 2)}),
+    (3, 1, "coal", "主焦煤", "prime coking coal", lambda r: {"g": r.randint(60, 95),
+                                                             "st_d": round(r.uniform(0.3, 1.2), 2)}),
     (4, 1, "coal", "无烟煤", "anthracite", lambda r: {"qnet_ar": r.choice([6000, 6500, 6800]),
                                                       "st_d": round(r.uniform(0.2, 1.0), 2)}),
     (5, 1, "coal", "焦炭", "metallurgical coke", lambda r: {"csr": r.randint(50, 70)}),
@@ -105,7 +106,7 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
 
     def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
     return pick(0.50), pick(0.95), pick(0.99)
 
@@ -158,8 +159,10 @@ def like_search(conn: psycopg.Connection, query: dict[str, Any]) -> None:
             clauses.append(f"{column} <= %s")
             params.append(high)
     where = " AND ".join(clauses) or "TRUE"
-    conn.execute(f"SELECT id, title FROM bench_like WHERE {where} ORDER BY published DESC LIMIT 20", params).fetchall()
-    conn.execute(f"SELECT t, count(*) FROM bench_like, unnest(terms) t WHERE {where} "
+    # the clauses are ours; every value is a bound parameter
+    conn.execute(f"SELECT id, title FROM bench_like WHERE {where} ORDER BY published DESC LIMIT 20",  # noqa: S608
+                 params).fetchall()
+    conn.execute(f"SELECT t, count(*) FROM bench_like, unnest(terms) t WHERE {where} "  # noqa: S608
                  "AND (t = 'all' OR t LIKE 'c:%%' OR t LIKE 'ci:%%' OR t LIKE 'co:%%') GROUP BY t", params).fetchall()
 
 
@@ -233,6 +236,7 @@ def main() -> None:
                                            "t": run_queries(lambda q: like_search(conn, q), queries)}
                 conn.execute("DROP TABLE bench_like")
                 conn.commit()
+            db.session.rollback()
             db.drop_all()
 
     baseline = report.get("LIKE baseline")

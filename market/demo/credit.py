@@ -43,15 +43,18 @@ class Archived:
 
 
 ARCHIVE = (
-    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8 (archived)", 3000, 61_000, 330),
-    Archived("datong_coal", "luliang_coking", "气煤 G≥65 (archived)", 2000, 118_000, 300, pay_late_days=6),
-    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8 (archived)", 3500, 60_000, 260),
-    Archived("luliang_coking", "taiyuan_steel", "冶金焦 CSR≥60 (archived)", 800, 205_000, 240),
-    Archived("datong_coal", "changzhi_power", "动力煤 Q5000 (archived)", 4000, 54_000, 190, deliver_late_days=4),
-    Archived("datong_coal", "luliang_coking", "气煤 G≥65 (archived)", 2500, 121_000, 150),
-    Archived("luliang_coking", "taiyuan_steel", "冶金焦 CSR≥60 (archived)", 900, 210_000, 120, pay_late_days=12),
-    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8 (archived)", 3000, 62_000, 80),
-    Archived("datong_coal", "luliang_coking", "气煤 G≥65 (archived)", 1800, 119_000, 45),
+    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8", 3000, 61_000, 330),
+    Archived("datong_coal", "luliang_coking", "气煤 G≥65", 2000, 118_000, 300, pay_late_days=6),
+    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8", 3500, 60_000, 260),
+    Archived("luliang_coking", "taiyuan_steel", "冶金焦 CSR≥60", 800, 205_000, 240),
+    Archived("datong_coal", "changzhi_power", "动力煤 Q5000", 4000, 54_000, 190, deliver_late_days=4),
+    Archived("datong_coal", "luliang_coking", "气煤 G≥65", 2500, 121_000, 150),
+    Archived("luliang_coking", "taiyuan_steel", "冶金焦 CSR≥60", 900, 210_000, 120, pay_late_days=12),
+    Archived("datong_coal", "changzhi_power", "动力煤 Q5500 St≤0.8", 3000, 62_000, 80),
+    Archived("datong_coal", "luliang_coking", "气煤 G≥65", 1800, 119_000, 45),
+    # the coking plant's washery sells middlings to the power plant
+    Archived("luliang_coking", "changzhi_power", "洗中煤 Q4000", 2000, 38_000, 280),
+    Archived("luliang_coking", "changzhi_power", "洗中煤 Q4000", 2500, 37_000, 100, deliver_late_days=2),
 )
 
 
@@ -112,7 +115,7 @@ def load(ctx: dict[str, Any], echo: Callable[[str], Any]) -> None:
     ctx.setdefault("orders_archive", archived)
 
     settled = db.session.scalars(select(TradeOrder).where(TradeOrder.settled_at.is_not(None))).all()
-    rated = set(db.session.execute(select(Rating.order_id, Rating.rater_company_id)).tuples())
+    rated = {tuple(row) for row in db.session.execute(select(Rating.order_id, Rating.rater_company_id))}
     count = 0
     for order in settled:
         for rater_id in (order.buyer_id, order.seller_id):
