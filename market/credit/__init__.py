@@ -19,11 +19,13 @@ def init_app(app: Flask) -> None:
 
     from market.credit import events, models, services  # noqa: F401  (tables, flush listener, job handler)
     from market.credit.providers import provider_names
+    from market.credit.report import source_label
     from market.credit.views import bp
     from market.orders import models as order_models  # noqa: F401  (ratings reference trade_order)
 
     provider_names(app.config)  # an unknown provider name fails at start, not at the first recompute
     app.register_blueprint(bp)
+    app.jinja_env.filters["source_label"] = source_label
 
     @click.command("credit-recompute")
     @click.argument("company_ids", nargs=-1, type=int)

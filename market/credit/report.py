@@ -23,6 +23,18 @@ def N_(message: str) -> str:
     return message
 
 
+SOURCE_LABELS = {"internal": N_("platform trading history"), "bureau": N_("credit bureau"), "none": N_("no source")}
+
+
+def source_label(name: str) -> str:
+    """A provider's name for people, translated in a request (the provider's own name if unknown)."""
+    from flask import has_request_context
+    from flask_babel import gettext
+
+    label = SOURCE_LABELS.get(name, name)
+    return gettext(label) if has_request_context() and name in SOURCE_LABELS else label
+
+
 def grade_for(score: int | None) -> str | None:
     """The grade of a 0–100 score; None stays None (not yet rated)."""
     if score is None:
