@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,9 +28,19 @@ class Notification(db.Model):
     created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
 
 
-def notify_company(company_id: int, kind: str, subject: str, body: str = "", url: str | None = None,
+def in_locale(text: object, locale: str) -> str:
+    """Render a (lazy) translatable string in ``locale``; works in jobs and the CLI too."""
+    with force_locale(locale):
+        return str(text)
+
+
+def notify_company(company_id: int, kind: str, subject: object, body: object = "", url: str | None = None,
                    *, roles: tuple[str, ...] = (), email: bool = True) -> int:
-    """Notify every active member of a company (or those with ``roles``); returns how many."""
+    """Notify every active member of a company (or those with ``roles``); returns how many.
+
+    ``subject`` and ``body`` may be lazy strings (``lazy_gettext``): each person reads them in their own
+    language (their saved locale, else the platform default, zh_CN).
+    """
     from market.accounts.models import Membership, User
 
     stmt = (
@@ -40,10 +52,12 @@ def notify_company(company_id: int, kind: str, subject: str, body: str = "", url
         stmt = stmt.where(Membership.role.in_(("owner", "admin", *roles)))
     users = list(db.session.scalars(stmt))
     for user in users:
-        db.session.add(Notification(user_id=user.id, company_id=company_id, kind=kind, subject=subject, body=body,
+        locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+        title, text = in_locale(subject, locale), in_locale(body, locale)
+        db.session.add(Notification(user_id=user.id, company_id=company_id, kind=kind, subject=title, body=text,
                                     url=url))
         if email and user.email:
-            send_mail(user.email, subject, body + (f"\n\n{url}" if url else ""))
+            send_mail(user.email, title, text + (f"\n\n{url}" if url else ""))
     db.session.flush()
     return len(users)
 

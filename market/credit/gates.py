@@ -205,5 +205,3 @@ def revoke_override(override_id: int, *, reason: str, user_id: int | None) -> Cr
     return override
 
 
-# The orders package's ``placement._check_gates`` calls ``gates.check_order(buyer, seller, amount_fen)``.
-check_order = check_order_allowed

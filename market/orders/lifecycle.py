@@ -136,8 +136,9 @@ def transition(order: TradeOrder, to_state: str, *, party: str, actor_company_id
 def announce(order: TradeOrder, event: str, *, note: str | None = None, url: str | None = None,
              to: tuple[str, ...] | None = None) -> None:
     """Tell the parties about ``event`` (a state or another event name) by in-app notice and email."""
-    label = _text(STATE_LABELS.get(event, event))
-    subject = _text("Order %(number)s: %(event)s", number=order.number or order.id, event=label)
+    # Lazy: notify_company renders it in each recipient's language.
+    subject = _l("Order %(number)s: %(event)s", number=order.number or order.id,
+                 event=STATE_LABELS.get(event, event))
     body = note or ""
     for party in to if to is not None else _NOTIFY.get(event, (BUYER, SELLER)):
         company_id = order.buyer_id if party == BUYER else order.seller_id
