@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from market.accounts.context import acting_company_id, require_company, require_platform_role
+from market.core.actor import current_company_id, require_company, require_platform_role
 from market.core.errors import DomainError, NotFound, ValidationFailed
 from market.core.http import commit, problem
 from market.core.money import yuan_to_fen
@@ -47,7 +47,7 @@ def webhook(provider: str):  # type: ignore[no-untyped-def]
 def _payer_escrow(reference: str) -> Escrow:
     """The escrow, if the acting company is its payer; another company's escrow is a 404."""
     escrow = escrows.find_escrow(reference)
-    if escrow is None or escrow.payer_id != acting_company_id():
+    if escrow is None or escrow.payer_id != current_company_id():
         raise NotFound("No escrow for this reference.")
     return escrow
 
@@ -78,7 +78,7 @@ def simulate(reference: str):  # type: ignore[no-untyped-def]
 @bp.get("/payments/balance")
 @require_company()
 def balance():  # type: ignore[no-untyped-def]
-    company_id = acting_company_id()
+    company_id = current_company_id()
     payable = db.session.scalars(select(ledger.LedgerAccount).where(
         ledger.LedgerAccount.party_id == company_id,
         ledger.LedgerAccount.purpose.in_([ledger.Purpose.SELLER_PAYABLE, ledger.Purpose.BUYER_REFUND])))
@@ -99,7 +99,7 @@ def balance():  # type: ignore[no-untyped-def]
 @bp.post("/payments/balance/bank-account")
 @require_company("finance")
 def save_bank_account():  # type: ignore[no-untyped-def]
-    payouts.set_bank_account(acting_company_id() or 0, account_name=request.form.get("account_name", ""),
+    payouts.set_bank_account(current_company_id() or 0, account_name=request.form.get("account_name", ""),
                              account_no=request.form.get("account_no", ""), bank_name=request.form.get("bank_name", ""))
     commit()
     flash(_("Bank account saved."), "ok")
@@ -111,7 +111,7 @@ def save_bank_account():  # type: ignore[no-untyped-def]
 def stripe_connect():  # type: ignore[no-untyped-def]
     provider = get_provider("stripe")
     back = url_for("payments.balance", _external=True)
-    link = provider.onboarding_link(acting_company_id() or 0, refresh_url=back, return_url=back)  # type: ignore[attr-defined]
+    link = provider.onboarding_link(current_company_id() or 0, refresh_url=back, return_url=back)  # type: ignore[attr-defined]
     commit()
     return redirect(link)
 

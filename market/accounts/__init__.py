@@ -34,7 +34,10 @@ def init_app(app: Flask) -> None:
     registry.init_app(app)
     app.register_blueprint(views.bp)
 
-    from market.accounts.context import acting_membership
+    from market.accounts.context import acting_membership, resolve_acting_company
+    from market.core.actor import set_resolver
+
+    set_resolver(resolve_acting_company)
 
     # Globals rather than a context processor, so that imported macros see them too.
     app.jinja_env.globals.update(

@@ -5,19 +5,13 @@ A user can belong to several companies; ``session["company_id"]`` picks the one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 from flask import g, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from market.accounts.models import Company, CompanyRole, Membership, Verification
-from market.core.errors import PermissionDenied
+from market.accounts.models import Company, Membership
+from market.core.actor import ActingCompany, require_company, require_platform_role
 from market.extensions import db
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def acting_membership() -> Membership | None:
@@ -47,47 +41,21 @@ def acting_company_id() -> int | None:
     return membership.company_id if membership else None
 
 
-def require_company(*roles: str, level: int = Verification.L0_REGISTERED) -> Callable[[F], F]:
-    """Guard a view: signed in, acting for a company, with one of ``roles`` (owner/admin always pass)."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                from market.extensions import login_manager
-
-                return login_manager.unauthorized()
-            membership = acting_membership()
-            if membership is None:
-                raise PermissionDenied("You need to belong to a company to do this.")
-            allowed = {CompanyRole.OWNER, CompanyRole.ADMIN, *roles}
-            if roles and membership.role not in allowed:
-                raise PermissionDenied("Your role in this company does not allow this.")
-            if membership.company.status != "active":
-                raise PermissionDenied("This company is suspended.")
-            if membership.company.verification_level < level:
-                raise PermissionDenied("Your company must be verified first.")
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorate
+def resolve_acting_company() -> ActingCompany | None:
+    """The kernel's view of the acting company (registered with ``market.core.actor.set_resolver``)."""
+    membership = acting_membership()
+    if membership is None:
+        return None
+    company = membership.company
+    return ActingCompany(company_id=company.id, role=membership.role,
+                         verification_level=company.verification_level, active=company.status == "active")
 
 
-def require_platform_role(*roles: str) -> Callable[[F], F]:
-    """Guard a view for platform staff (operator, regulator)."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                from market.extensions import login_manager
-
-                return login_manager.unauthorized()
-            if current_user.platform_role not in roles:
-                raise PermissionDenied("This page is for platform staff.")
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorate
+__all__ = [
+    "acting_company",
+    "acting_company_id",
+    "acting_membership",
+    "require_company",
+    "require_platform_role",
+    "resolve_acting_company",
+]

@@ -6,6 +6,8 @@ Parts avoid one shared file that every change edits; ``jinshang i18n-compile`` m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from babel import Locale
 from babel.messages.catalog import Catalog
