@@ -71,6 +71,13 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "BUSINESS_REGISTRY": ("BUSINESS_REGISTRY", str),
     "UPLOAD_DIR": ("UPLOAD_DIR", str),
+    # the platform's supervised escrow account (资金监管账户), shown to buyers paying by transfer
+    "BANK_ACCOUNT_NAME": ("BANK_ACCOUNT_NAME", str),
+    "BANK_ACCOUNT_NO": ("BANK_ACCOUNT_NO", str),
+    "BANK_NAME": ("BANK_NAME", str),
+    "BANK_WEBHOOK_SECRET": ("BANK_WEBHOOK_SECRET", str),
+    "SANDBOX_WEBHOOK_SECRET": ("SANDBOX_WEBHOOK_SECRET", str),
+    "STRIPE_MAX_RETRIES": ("STRIPE_MAX_RETRIES", int),
 }
 
 

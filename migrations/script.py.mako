@@ -8,6 +8,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 import market.core.timeutil
+from sqlalchemy import String, Text  # autogenerate renders variant types without the sa. prefix
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

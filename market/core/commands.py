@@ -100,6 +100,8 @@ def demo_command(host: str, port: int, workers: int) -> None:
     else:
         click.echo("2/3 demo data: already present")
     demo.print_logins(echo=click.echo)
+    # End this process's transaction: on SQLite an open one holds the write lock the servers need.
+    db.session.remove()
 
     env = {**os.environ, "JINSHANG_INSTANCE": current_app.instance_path}
     # our own interpreter running our own modules: no untrusted input reaches these commands
