@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.core.timeutil import UTCDateTime, utcnow
@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[..., None]
 _HANDLERS: dict[str, Handler] = {}
+_PERIODIC: dict[str, timedelta] = {}
 MAX_ATTEMPTS = 8
+PERIODIC_CHECK_SECONDS = 60
 
 
 class Job(db.Model):
@@ -53,6 +55,28 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return func
 
     return register
+
+
+def every(interval: timedelta, kind: str) -> None:
+    """Run the job ``kind`` (no payload) about once per ``interval``: the worker queues it when due.
+
+    For sweeps that no event triggers (an unpaid order grows later every day). Two workers may both
+    queue one; handlers are idempotent, so that costs a repeat, not a wrong result.
+    """
+    _PERIODIC[kind] = interval
+
+
+def schedule_periodic() -> int:
+    """Queue each periodic job whose latest run is older than its interval; returns how many were queued."""
+    queued = 0
+    now = utcnow()
+    for kind, interval in _PERIODIC.items():
+        latest = db.session.scalar(select(func.max(Job.created_at)).where(Job.kind == kind))
+        if latest is None or latest <= now - interval:
+            enqueue(kind)
+            queued += 1
+    db.session.commit()
+    return queued
 
 
 def enqueue(kind: str, *, delay: timedelta | None = None, **payload: Any) -> Job:
@@ -121,7 +145,11 @@ def run_pending(limit: int = 100) -> int:
 
 def run_worker(*, poll_seconds: float = 0.3, once: bool = False, stop: Callable[[], bool] | None = None) -> None:
     """Poll for due jobs until stopped. Must run inside an app context."""
+    next_periodic = 0.0
     while True:
+        if time.monotonic() >= next_periodic:
+            schedule_periodic()
+            next_periodic = time.monotonic() + PERIODIC_CHECK_SECONDS
         ran = run_pending()
         db.session.remove()
         if once or (stop and stop()):

@@ -8,7 +8,7 @@ L0 companies are never raised: a credit score does not replace licence verificat
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from market.accounts.models import Company, Verification
 from market.core.audit import record
 from market.core.errors import NotFound
-from market.core.jobs import Job, enqueue, handler
+from market.core.jobs import Job, enqueue, every, handler
 from market.core.timeutil import utcnow
 from market.credit.hook import compute_report
 from market.credit.models import CreditSnapshot
@@ -44,6 +44,19 @@ def request_recompute(company_id: int) -> None:
 @handler(RECOMPUTE_JOB)
 def _recompute_job(company_id: int) -> None:
     recompute(company_id)
+
+
+RECOMPUTE_ALL_JOB = "credit.recompute_all"
+
+
+@handler(RECOMPUTE_ALL_JOB)
+def _recompute_all_job() -> None:
+    """The daily sweep: scores also move with time alone (an unpaid order grows later every day)."""
+    for company_id in db.session.scalars(select(Company.id).where(Company.status == "active")):
+        request_recompute(company_id)
+
+
+every(timedelta(days=1), RECOMPUTE_ALL_JOB)
 
 
 def recompute(company_id: int, *, now: datetime | None = None, config: Any = None,

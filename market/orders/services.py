@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from catalog import stock
 from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from market.core.jobs import enqueue, handler
+from market.core.jobs import enqueue, every, handler
 from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
 from market.extensions import db
@@ -219,6 +219,14 @@ def auto_close(order_id: int) -> None:
     order = db.session.get(TradeOrder, order_id)
     if order is not None and order.state == "settled":
         close_order(order, None, party=SYSTEM)
+
+
+@handler("orders.expire_overdue")
+def _expire_overdue_job() -> None:
+    expire_overdue()
+
+
+every(timedelta(hours=1), "orders.expire_overdue")
 
 
 def expire_overdue() -> int:
