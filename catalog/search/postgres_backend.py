@@ -7,18 +7,24 @@ depends on the database's locale (under ``C`` it drops them). The literal keeps 
 and still carries positions and weights (title = A, body = D) for ``ts_rank``. Queries are tsquery
 literals built from the same tokens, so no user text is ever parsed as query syntax.
 
-Filters and facets are SQL over the ``facet_terms`` array (GIN), ranges over ``spec_values`` (JSONB).
-This backend needs PostgreSQL; on SQLite it refuses to start.
+Filters are SQL over the ``facet_terms`` array (GIN), ranges over ``spec_values`` (JSONB). A search is
+one statement that reads each matching row once (see ``SEARCH_SQL``): facet counts group the matches
+by the short ``facet_key`` (exact counts, few groups) instead of unnesting every term of every match,
+and titles and summaries are read only for the page's rows. This backend needs PostgreSQL; on SQLite
+it refuses to start.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import CreateTable
 
 from catalog.search.analysis import fuzzy_distance, highlight, is_latin_word, levenshtein, query_tokens, tokenize
 from catalog.search.base import (
@@ -37,8 +43,12 @@ from catalog.search.base import (
 )
 from market.extensions import db
 
+log = logging.getLogger(__name__)
+STRUCTURAL = ("i:", "c:", "ci:", "co:")  # facet terms kept in facet_key (see SearchDocumentRow)
 MAX_POSITION = 16383  # tsvector positions stop at 2^14 - 1
 BATCH = 1000
+LOAD_TABLE = "search_document_load"  # replace_all's temporary table
+GIN_INDEXES = ("ix_search_document_tsv", "ix_search_document_facet_terms")
 
 
 class SearchDocumentRow(db.Model):
@@ -52,6 +62,11 @@ class SearchDocumentRow(db.Model):
     title_en: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
     facet_terms = mapped_column(ARRAY(String(80)).with_variant(JSON(), "sqlite"), nullable=False)
+    # For counting (filters use facet_terms and its GIN index): the structural terms (industry,
+    # category path, city, county) as one short string, so facet counts are one GROUP BY over few
+    # distinct keys, and the spec-bucket terms apart (unnested only when a page asks for spec facets).
+    facet_key: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    spec_terms = mapped_column(ARRAY(String(80)).with_variant(JSON(), "sqlite"), nullable=False, default=list)
     spec_values = mapped_column(JSONB().with_variant(JSON(), "sqlite"), nullable=False)
     price_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
     published_ts: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -94,6 +109,8 @@ def row_for(doc: SearchDocument) -> dict[str, Any]:
     return {
         "listing_id": doc.id, "tsv": tsvector_literal(title_tokens, body_tokens), "title_zh": doc.title_zh,
         "title_en": doc.title_en, "summary": doc.summary, "facet_terms": doc.facet_terms,
+        "facet_key": " ".join(t for t in doc.facet_terms if t.startswith(STRUCTURAL)),
+        "spec_terms": [t for t in doc.facet_terms if t.startswith("s:")],
         "spec_values": doc.numbers, "price_fen": doc.price_fen, "published_ts": doc.published_ts,
         "credit_score": -1 if doc.credit_score is None else doc.credit_score,
         "_latin": {t for t in title_tokens + body_tokens if is_latin_word(t) and len(t) <= 64},
@@ -107,6 +124,35 @@ ORDER = {
     "newest": "published_ts DESC, listing_id DESC",
     "credit": "credit_score DESC, score DESC, listing_id DESC",
 }
+SORT_COLUMNS = "price_fen, published_ts, credit_score"
+PAGE_ORDER: dict[str, Callable[[Any], tuple[float, ...]]] = {  # ORDER again, for the page's few rows
+    "relevance": lambda r: (-r.score, -r.listing_id),
+    "price_asc": lambda r: (r.price_fen, -r.listing_id),
+    "price_desc": lambda r: (-r.price_fen, -r.listing_id),
+    "newest": lambda r: (-r.published_ts, -r.listing_id),
+    "credit": lambda r: (-r.credit_score, -r.score, -r.listing_id),
+}
+
+# One statement, one pass over the matching rows: the matches (only the narrow columns that order
+# and count them) are materialised once; the page is ordered from them and only its rows are joined
+# back for titles and summary; facet counts group the same matches by facet_key. A row's "kind" says
+# which part it belongs to: h = hit, f = facet key count, s = spec term count.
+SEARCH_SQL = """
+WITH m AS MATERIALIZED (
+    SELECT listing_id, facet_key, {spec_column} {sort_columns}, {score} AS score
+    FROM search_document WHERE {where}
+), top AS (
+    SELECT listing_id, {sort_columns}, score FROM m ORDER BY {order} LIMIT :limit OFFSET :offset
+)
+SELECT 'h' AS kind, d.listing_id, top.score, d.title_zh, d.title_en, d.summary, NULL AS term, 0 AS n,
+       top.price_fen, top.published_ts, top.credit_score
+FROM top JOIN search_document AS d USING (listing_id)
+UNION ALL
+SELECT 'f', NULL, NULL, NULL, NULL, NULL, facet_key, count(*), NULL, NULL, NULL FROM m GROUP BY facet_key
+{spec_part}"""
+SPEC_SQL = """UNION ALL
+SELECT 's', NULL, NULL, NULL, NULL, NULL, t, count(*), NULL, NULL, NULL FROM m, unnest(m.spec_terms) AS t
+WHERE t LIKE ANY(CAST(:spec_prefixes AS text[])) GROUP BY t"""
 
 
 class PostgresIndex:
@@ -119,17 +165,21 @@ class PostgresIndex:
             raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL database (DATABASE_URL)")
 
     # ---- writer side ----
-    def _upsert(self, rows: list[dict[str, Any]]) -> None:
+    def _upsert(self, rows: list[dict[str, Any]], table: Table | None = None) -> None:
+        """Insert or replace rows of ``search_document`` (or plainly insert into the load table)."""
         if not rows:
             return
         latin = sorted(set().union(*(row.pop("_latin") for row in rows)))
-        table = SearchDocumentRow.__table__
-        stmt = insert(table).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.listing_id],
-            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "listing_id"},
-        )
-        db.session.execute(stmt)
+        if table is not None:
+            db.session.execute(insert(table).values(rows))
+        else:
+            table = SearchDocumentRow.__table__
+            stmt = insert(table).values(rows)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.listing_id],
+                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "listing_id"},
+            )
+            db.session.execute(stmt)
         if latin:
             db.session.execute(insert(SearchTerm.__table__).values([{"term": t} for t in latin])
                                .on_conflict_do_nothing())
@@ -150,6 +200,21 @@ class PostgresIndex:
             db.session.execute(text("DELETE FROM search_document WHERE listing_id = ANY(:ids)"), {"ids": keys})
 
     def replace_all(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild in one transaction (readers see the old rows until it commits).
+
+        Rows go first into a temporary table, then into ``search_document`` ordered by ``facet_key``
+        (industry, category path, region): a category's listings then share heap pages, so a
+        category-filtered search reads a few hundred pages instead of one page per match (what
+        ``CLUSTER`` does, without its exclusive lock). Later single-listing updates land anywhere;
+        the next reindex restores the order. Finally the GIN pending lists are merged, so the first
+        searches after a reindex do not scan them.
+        """
+        columns = [c.name for c in SearchDocumentRow.__table__.c]
+        load = Table(LOAD_TABLE, MetaData(), *(Column(c.name, c.type) for c in SearchDocumentRow.__table__.c),
+                     Column("seq", BigInteger, Identity()), prefixes=["TEMPORARY"],
+                     postgresql_on_commit="DROP")
+        db.session.execute(text(f"DROP TABLE IF EXISTS {LOAD_TABLE}"))
+        db.session.execute(CreateTable(load))
         db.session.execute(text("DELETE FROM search_document"))
         count = 0
         batch: list[dict[str, Any]] = []
@@ -157,13 +222,27 @@ class PostgresIndex:
             batch.append(row_for(doc))
             count += 1
             if len(batch) >= BATCH:
-                self._upsert(batch)
+                self._upsert(batch, load)
                 if progress:
                     progress(len(batch))
                 batch = []
-        self._upsert(batch)
+        self._upsert(batch, load)
         if progress and batch:
             progress(len(batch))
+        names = ", ".join(columns)
+        # The last copy of a listing given twice wins, as with index().
+        db.session.execute(text(
+            f"INSERT INTO search_document ({names}) SELECT {names} FROM ("  # noqa: S608 (our names)
+            f"SELECT DISTINCT ON (listing_id) * FROM {LOAD_TABLE} ORDER BY listing_id, seq DESC"
+            ") AS latest ORDER BY facet_key, listing_id"))
+        db.session.execute(text(f"DROP TABLE {LOAD_TABLE}"))
+        for name in GIN_INDEXES:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(text("SELECT gin_clean_pending_list(CAST(:name AS regclass))"),
+                                       {"name": name})
+            except DBAPIError:  # not the index's owner: (auto)vacuum merges the pending list instead
+                log.info("could not merge the pending list of %s", name)
         return count
 
     # ---- reader side ----
@@ -215,21 +294,28 @@ class PostgresIndex:
         sort = clean_sort(sort, bool(tokens))
         clauses, params = self._where(tokens, filters, ranges)
         where = " AND ".join(clauses)
-        score = "ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens else "0"
-        rows = db.session.execute(text(
-            f"SELECT listing_id, title_zh, title_en, summary, {score} AS score "  # noqa: S608 (clauses are ours)
-            f"FROM search_document WHERE {where} ORDER BY {ORDER[sort]} LIMIT :limit OFFSET :offset"
-        ), {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
-        prefixes = list(facet_prefixes(facets).values())
-        counted = db.session.execute(text(
-            "SELECT t, count(*) FROM search_document, unnest(facet_terms) AS t "  # noqa: S608
-            f"WHERE {where} AND (t = 'all' OR t LIKE ANY(CAST(:prefixes AS text[]))) GROUP BY t"
-        ), {**params, "prefixes": [p.replace("_", r"\_") + "%" for p in prefixes]}).all()
-        term_counts = {term: int(n) for term, n in counted}
-        total = term_counts.pop("all", 0)
+        prefixes = facet_prefixes(facets)
+        spec_prefixes = [p.replace("_", r"\_") + "%" for key, p in prefixes.items() if key.startswith("spec.")]
+        sql = SEARCH_SQL.format(
+            spec_column="spec_terms," if spec_prefixes else "", sort_columns=SORT_COLUMNS,
+            score="ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens else "0", where=where, order=ORDER[sort],
+            spec_part=SPEC_SQL if spec_prefixes else "")
+        rows = db.session.execute(text(sql), {**params, "limit": per_page, "offset": (page - 1) * per_page,
+                                              "spec_prefixes": spec_prefixes}).all()
+        # The UNION does not keep the page's order: restore it from the scores and sort columns.
+        page_rows = sorted((r for r in rows if r.kind == "h"), key=PAGE_ORDER[sort])
+        term_counts: dict[str, int] = {}
+        total = 0
+        for row in rows:
+            if row.kind == "f":
+                total += int(row.n)
+                for term in row.term.split():
+                    term_counts[term] = term_counts.get(term, 0) + int(row.n)
+            elif row.kind == "s":
+                term_counts[row.term] = int(row.n)
         hits = [Hit(id=r.listing_id, score=float(r.score), title_zh=r.title_zh, title_en=r.title_en,
                     highlights={"title": highlight(r.title_zh, tokens), "title_en": highlight(r.title_en, tokens),
-                                "summary": highlight(r.summary, tokens)}) for r in rows]
+                                "summary": highlight(r.summary, tokens)}) for r in page_rows]
         suggestions = suggest_query(text_query, self._known, self._correct) if total == 0 and tokens else []
         return SearchResults(total, page, per_page, hits, count_facets(term_counts, facets) if facets else {},
                              suggestions, tokens)

@@ -5,6 +5,10 @@ Whoosh allows one writer per index, so only the worker writes (jobs ``search.ind
 and retries, so a LockError never reaches a user. Web processes open the index read-only and
 ``refresh()`` their searcher before each query (cheap when nothing changed), which is how an edit
 saved through one gunicorn worker becomes visible through every other.
+
+Queries are evaluated by :mod:`catalog.search.whoosh_engine` (numpy over Whoosh's postings and
+columns, cached per segment) rather than by Whoosh's matchers, which score and count one document at
+a time in Python; typo variants come from Whoosh's lexicon, suggestions from its reader.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from whoosh import columns, fields, index, query, sorting
+from whoosh import fields, index
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
@@ -38,6 +41,7 @@ from catalog.search.base import (
     filter_groups,
     suggest_query,
 )
+from catalog.search.whoosh_engine import NEAR_WEIGHT, TEXT_FIELDS, Engine, Plan, TextClause
 
 log = logging.getLogger(__name__)
 WRITE_TIMEOUT = 120.0  # seconds a writer keeps retrying a held lock before the job is retried later
@@ -51,7 +55,6 @@ def make_schema() -> fields.Schema:
         title=fields.TEXT(analyzer=analyzer, phrase=False, field_boost=2.0),
         body=fields.TEXT(analyzer=analyzer, phrase=False),
         facets=fields.KEYWORD(lowercase=False, scorable=False),
-        fvec=fields.COLUMN(columns.VarBytesColumn()),
         price=fields.NUMERIC(int, bits=64, sortable=True),
         published=fields.NUMERIC(int, bits=64, sortable=True),
         credit=fields.NUMERIC(int, sortable=True),
@@ -64,10 +67,9 @@ def make_schema() -> fields.Schema:
 
 
 def _fields(doc: SearchDocument) -> dict[str, Any]:
-    counted = [t for t in doc.facet_terms if t != "all" and not t.startswith("se:")]
     values: dict[str, Any] = {
         "id": str(doc.id), "title": f"{doc.title_zh} {doc.title_en}", "body": doc.body,
-        "facets": " ".join(doc.facet_terms), "fvec": " ".join(counted).encode(),
+        "facets": " ".join(doc.facet_terms),
         "price": int(doc.price_fen), "published": int(doc.published_ts),
         "credit": -1 if doc.credit_score is None else int(doc.credit_score),
         "title_zh": doc.title_zh, "title_en": doc.title_en, "summary": doc.summary,
@@ -86,6 +88,8 @@ class WhooshIndex:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._searcher: Any = None
+        self._engine = Engine()
+        self._near_cache: dict[tuple[Any, ...], list[str]] = {}
 
     # ---- writer side (the worker) ----
     def _open_for_writing(self) -> index.Index:
@@ -190,70 +194,45 @@ class WhooshIndex:
         searcher = self._current_searcher()
         if searcher is None:
             return SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
-        q = self._build_query(tokens, filters, ranges)
-        results = searcher.search(q, limit=page * per_page, **_sorting(sort))
-        total = len(results)
-        hits = [
-            Hit(id=int(hit["id"]), score=float(hit.score) if isinstance(hit.score, int | float) else 0.0,
-                title_zh=hit["title_zh"], title_en=hit.get("title_en", ""),
-                highlights={"title": highlight(hit["title_zh"], tokens),
-                            "title_en": highlight(hit.get("title_en", ""), tokens),
-                            "summary": highlight(hit.get("summary", ""), tokens)})
-            for hit in results[(page - 1) * per_page:]
-        ]
-        facet_counts = self._facets(searcher, results, facets) if facets else {}
-        suggestions = self._suggest(searcher, text) if total == 0 and tokens else []
-        return SearchResults(total, page, per_page, hits, facet_counts, suggestions, tokens)
+        plan = Plan(words=self._words(searcher, tokens), groups=filter_groups(filters),
+                    ranges={("price" if key == "price" else f"n_{key}"): bounds
+                            for key, bounds in clean_ranges(ranges).items()},
+                    sort=sort, limit=page * per_page, facets=bool(facets))
+        outcome = self._engine.run(searcher, plan)
+        start = (page - 1) * per_page
+        hits = []
+        for docnum, score in zip(outcome.docnums[start:], outcome.scores[start:], strict=True):
+            stored = searcher.stored_fields(docnum)  # only the page's documents are read
+            title_zh, title_en = stored.get("title_zh", ""), stored.get("title_en", "")
+            hits.append(Hit(id=int(stored["id"]), score=score, title_zh=title_zh, title_en=title_en,
+                            highlights={"title": highlight(title_zh, tokens), "title_en": highlight(title_en, tokens),
+                                        "summary": highlight(stored.get("summary", ""), tokens)}))
+        facet_counts = count_facets(outcome.facet_terms, facets) if facets else {}
+        suggestions = self._suggest(searcher, text) if outcome.total == 0 and tokens else []
+        return SearchResults(outcome.total, page, per_page, hits, facet_counts, suggestions, tokens)
 
-    @staticmethod
-    def _text_query(tokens: list[str]) -> query.Query:
-        parts: list[query.Query] = []
+    def _words(self, searcher: Any, tokens: list[str]) -> list[TextClause]:
+        """Each query word as its exact terms in title and body plus, for Latin words, typo variants."""
+        reader = searcher.reader()
+        clauses = []
         for token in tokens:
-            alternatives: list[query.Query] = [query.Term("title", token), query.Term("body", token)]
+            alternatives = [(name, token, 1.0) for name in TEXT_FIELDS]
             distance = fuzzy_distance(token)
             if distance:
-                alternatives += [query.FuzzyTerm(f, token, maxdist=distance, prefixlength=1, boost=0.5)
-                                 for f in ("title", "body")]
-            parts.append(query.Or(alternatives))
-        return query.And(parts)
+                alternatives += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
+                                 for near in self._near(reader, name, token, distance) if near != token]
+            clauses.append(TextClause(alternatives))
+        return clauses
 
-    def _build_query(self, tokens: list[str], filters: Filters | None, ranges: Ranges | None) -> query.Query:
-        required: list[query.Query] = []
-        for group in filter_groups(filters):
-            terms = [query.Term("facets", t) for t in group]
-            required.append(terms[0] if len(terms) == 1 else query.Or(terms))
-        for key, (low, high) in clean_ranges(ranges).items():
-            fieldname = "price" if key == "price" else f"n_{key}"
-            if key == "price":
-                low = int(low) if low is not None else None
-                high = int(high) if high is not None else None
-            required.append(query.NumericRange(fieldname, low, high))
-        if tokens:
-            text_query = self._text_query(tokens)
-            # Not query.Require: Whoosh 2.7.4's RequireMatcher returns documents that miss the filter.
-            # A constant-score filter inside And adds nothing to the text score.
-            return query.And([text_query, query.ConstantScoreQuery(query.And(required), 0.0)]) if required \
-                else text_query
-        if required:
-            return query.And(required) if len(required) > 1 else required[0]
-        return query.Every()
-
-    @staticmethod
-    def _facets(searcher: Any, results: Any, facets: Sequence[str]) -> dict[str, dict[str, int]]:
-        """Count facet terms over every matching document, segment by segment (column reads, no postings)."""
-        docs = sorted(results.docs())
-        counts: Counter[bytes] = Counter()
-        if docs:
-            for leaf, offset in searcher.leaf_searchers():
-                reader = leaf.reader()
-                end = offset + reader.doc_count_all()
-                local = [d - offset for d in docs if offset <= d < end]
-                if not local or not reader.has_column("fvec"):
-                    continue  # an empty segment (a fresh index, or one cleared by reindex) has no column
-                column = reader.column_reader("fvec")
-                for docnum in local:
-                    counts.update(column[docnum].split())
-        return count_facets({term.decode(): n for term, n in counts.items()}, facets)
+    def _near(self, reader: Any, fieldname: str, token: str, distance: int) -> list[str]:
+        """Indexed words within ``distance`` edits (sharing the first letter), cached per index version."""
+        key = (reader.generation(), fieldname, token, distance)
+        found = self._near_cache.get(key)
+        if found is None:
+            if len(self._near_cache) > 2048:
+                self._near_cache.clear()
+            found = self._near_cache[key] = list(reader.terms_within(fieldname, token, distance, prefix=1))
+        return found
 
     @staticmethod
     def _suggest(searcher: Any, text: str) -> list[str]:
@@ -269,14 +248,3 @@ class WhooshIndex:
             return max(sorted(candidates), key=frequency) if candidates else None
 
         return suggest_query(text, lambda token: frequency(token) > 0, correct)
-
-def _sorting(sort: str) -> dict[str, Any]:
-    if sort == "price_asc":
-        return {"sortedby": sorting.FieldFacet("price")}
-    if sort == "price_desc":
-        return {"sortedby": sorting.FieldFacet("price", reverse=True)}
-    if sort == "newest":
-        return {"sortedby": sorting.FieldFacet("published", reverse=True)}
-    if sort == "credit":
-        return {"sortedby": [sorting.FieldFacet("credit", reverse=True), sorting.ScoreFacet()]}
-    return {}

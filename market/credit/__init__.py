@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
     provider_names(app.config)  # an unknown provider name fails at start, not at the first recompute
     app.register_blueprint(bp)
     app.jinja_env.filters["source_label"] = source_label
+    # for pages of other packages (storefront, listing) that show a company's ratings without importing credit
+    from market.credit.ratings import TAGS, ratings_summary
+
+    app.jinja_env.globals.update(company_ratings_summary=ratings_summary, rating_tag_labels=TAGS)
 
     @click.command("credit-recompute")
     @click.argument("company_ids", nargs=-1, type=int)

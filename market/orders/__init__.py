@@ -25,6 +25,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("ORDER_CLOSE_DAYS", 7)
     # globals, not a context processor: imported macro files see globals but not the render context
     app.jinja_env.globals.update(ORDER_STATE_LABELS=lifecycle.STATE_LABELS, ORDER_STATE_BADGE=lifecycle.STATE_BADGE)
+    from market.orders.settlement_text import settlement_view
+    from market.orders.spec_text import spec_label, spec_text
+
+    app.jinja_env.globals.update(LOT_STATE_LABELS=lifecycle.LOT_STATE_LABELS, LOT_STATE_BADGE=lifecycle.LOT_STATE_BADGE,
+                                 spec_text=spec_text, spec_label=spec_label, settlement_view=settlement_view)
     app.register_blueprint(views.bp)
     app.register_blueprint(api)
     escrow_link.connect_signals()

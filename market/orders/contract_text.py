@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from market.core.money import format_fen
 from market.core.timeutil import to_local
+from market.orders.spec_text import spec_label, spec_text
 
 DELIVERY_TERMS = {"ex_works": "Ex works (buyer collects)", "delivered": "Delivered to the buyer's address",
                   "fob_station": "Free on rail at the loading station", "cif": "Cost, insurance and freight"}
@@ -37,11 +38,11 @@ def describe_rule(rule: dict[str, Any]) -> str:
                      bonus=_(" (and increased by the same above it)") if rule.get("bonus") else "")
         for penalty in rule.get("penalties") or ():
             text += " " + _("%(spec)s above %(limit)s: %(fen)s off the unit price per started %(step)s.",
-                            spec=penalty["spec"], limit=penalty["limit"], step=penalty["step"],
+                            spec=spec_label(penalty["spec"]), limit=penalty["limit"], step=penalty["step"],
                             fen=format_fen(int(penalty["fen_per_step"])))
         reject = rule.get("reject") or {}
         if reject:
-            limits = ", ".join(f"{k.removesuffix('_min').removesuffix('_max')} "
+            limits = ", ".join(f"{spec_label(k.removesuffix('_min').removesuffix('_max'))} "
                                f"{'<' if k.endswith('_min') else '>'} {v}" for k, v in reject.items())
             text += " " + _("The buyer may reject a lot when %(limits)s.", limits=limits)
         return text
@@ -64,10 +65,10 @@ def _party_rows(party: dict[str, Any]) -> list[tuple[str, str]]:
 
 def sections(content: dict[str, Any]) -> list[dict[str, Any]]:
     """Numbered clauses: each ``{"title", "rows": [(label, text)], "table": optional goods table}``."""
-    specs_text = lambda specs: "; ".join(f"{k}: {v}" for k, v in specs.items()) or "—"  # noqa: E731
     goods_table = {
         "head": [_("Goods"), _("Specifications"), _("Quantity"), _("Unit price"), _("Amount")],
-        "rows": [[g["title"], specs_text(g["specs"]), f"{Decimal(g['quantity']).normalize():f} {g['unit']}",
+        "rows": [[g["title"], spec_text(g["specs"], g.get("category_id")),
+                  f"{Decimal(g['quantity']).normalize():f} {g['unit']}",
                   format_fen(g["unit_price_fen"], content["currency"]) + f"/{g['unit']}",
                   format_fen(g["amount_fen"], content["currency"])] for g in content["goods"]],
     }

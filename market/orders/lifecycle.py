@@ -71,6 +71,27 @@ STATE_LABELS = {
     "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),
 }
+# events that are not states, named in notifications ("Order JS-…: Contract confirmed by the other party")
+EVENT_LABELS = {
+    "contract_confirmed": _l("Contract confirmed by the other party"),
+    "contract_change_proposed": _l("Contract change proposed"),
+    "contract_amended": _l("Contract amended"),
+    "lot_shipped": _l("Lot shipped"),
+    "lot_delivered": _l("Lot delivered"),
+    "lot_inspected": _l("Lot inspected"),
+    "lot_accepted": _l("Lot accepted"),
+}
+# delivery lot states (DeliveryLot.state), as shown on the order page
+LOT_STATE_LABELS = {
+    "shipped": _l("Shipped"),
+    "delivered": _l("Delivered"),
+    "inspected": _l("Inspected"),
+    "accepted": _l("Accepted"),
+    "disputed": _l("In dispute"),
+    "rejected": _l("Rejected"),
+    "settled": _l("Settled"),
+}
+LOT_STATE_BADGE = {"accepted": "ok", "settled": "ok", "disputed": "bad", "rejected": "bad", "inspected": "warn"}
 STATE_BADGE = {"rejected": "bad", "cancelled": "bad", "disputed": "bad", "settled": "ok", "closed": "ok",
                "goods_accepted": "ok", "awaiting_payment": "warn", "placed": "warn"}
 
@@ -138,7 +159,7 @@ def announce(order: TradeOrder, event: str, *, note: str | None = None, url: str
     """Tell the parties about ``event`` (a state or another event name) by in-app notice and email."""
     # Lazy: notify_company renders it in each recipient's language.
     subject = _l("Order %(number)s: %(event)s", number=order.number or order.id,
-                 event=STATE_LABELS.get(event, event))
+                 event=STATE_LABELS[event] if event in STATE_LABELS else EVENT_LABELS.get(event, event))
     body = note or ""
     for party in to if to is not None else _NOTIFY.get(event, (BUYER, SELLER)):
         company_id = order.buyer_id if party == BUYER else order.seller_id

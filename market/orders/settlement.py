@@ -53,7 +53,7 @@ class Settlement:
     payable_quantity: Decimal
     unit_price_fen: Decimal  # effective, exact (may carry fractions of a fen under pro-rata)
     rejected: bool = False
-    steps: list[dict[str, str]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +118,7 @@ def settle_lot(rule: Mapping[str, Any], unit_price_fen: int, quantity: Decimal, 
                *, shipped_quantity: Decimal | None = None, max_quantity: Decimal | None = None) -> Settlement:
     """Apply ``rule`` to a lot of ``quantity`` (as weighed) with ``measured`` specs at the contract price."""
     kind = rule.get("kind", "plain")
-    steps: list[dict[str, str]] = []
+    steps: list[dict[str, Any]] = []
     qty = dec(quantity)
     price = Decimal(int(unit_price_fen))
 
@@ -129,17 +129,24 @@ def settle_lot(rule: Mapping[str, Any], unit_price_fen: int, quantity: Decimal, 
         adjusted = moisture_adjusted_quantity(qty, moisture, dec(rule["standard_moisture"]))
         if adjusted != qty:
             steps.append({"what": "moisture deduction", "detail": f"{qty} × (100 − {moisture}) ÷ "
-                          f"(100 − {rule['standard_moisture']}) = {adjusted}"})
+                          f"(100 − {rule['standard_moisture']}) = {adjusted}",
+                          "code": "moisture", "args": {"quantity": str(qty), "moisture": str(moisture),
+                                                       "standard": str(rule["standard_moisture"]),
+                                                       "adjusted": str(adjusted)}})
         qty = adjusted
     elif kind == "steel_weight":
         shipped = dec(shipped_quantity if shipped_quantity is not None else qty)
         payable = steel_payable_weight(shipped, qty, dec(rule.get("tolerance_pct", 0)))
         steps.append({"what": "weight", "detail": f"shipped {shipped}, weighed {qty}, "
-                      f"tolerance ±{rule.get('tolerance_pct', 0)} % → {payable}"})
+                      f"tolerance ±{rule.get('tolerance_pct', 0)} % → {payable}",
+                      "code": "steel_weight", "args": {"shipped": str(shipped), "weighed": str(qty),
+                                                       "tolerance": str(rule.get("tolerance_pct", 0)),
+                                                       "payable": str(payable)}})
         qty = payable
 
     if max_quantity is not None and qty > dec(max_quantity):
-        steps.append({"what": "quantity cap", "detail": f"{qty} > {max_quantity} (order + tolerance)"})
+        steps.append({"what": "quantity cap", "detail": f"{qty} > {max_quantity} (order + tolerance)",
+                      "code": "quantity_cap", "args": {"quantity": str(qty), "max": str(max_quantity)}})
         qty = dec(max_quantity)
     contract_fen = round_half_up(price * qty)
 
@@ -156,18 +163,22 @@ def settle_lot(rule: Mapping[str, Any], unit_price_fen: int, quantity: Decimal, 
 
 
 def _coal_unit_price(rule: Mapping[str, Any], price: Decimal, measured: Mapping[str, Any],
-                     steps: list[dict[str, str]]) -> Decimal:
+                     steps: list[dict[str, Any]]) -> Decimal:
     base = rule.get("base_qnet_ar")
     if base is not None and "qnet_ar" in measured:
         actual = dec(measured["qnet_ar"])
         if rule.get("method", "pro_rata") == "pro_rata":
             adjusted = price * actual / dec(base)
-            steps.append({"what": "calorific value (pro rata)", "detail": f"{price} × {actual} ÷ {base}"})
+            steps.append({"what": "calorific value (pro rata)", "detail": f"{price} × {actual} ÷ {base}",
+                          "code": "qnet_pro_rata", "args": {"price_fen": str(price), "actual": str(actual),
+                                                            "base": str(base), "result_fen": str(adjusted)}})
             price = adjusted
         else:
             change = coal_stepped_adjustment_fen(dec(base), actual, dec(rule.get("step_kcal", 100)),
                                                  int(rule["step_fen"]), bonus=bool(rule.get("bonus")))
-            steps.append({"what": "calorific value (stepped)", "detail": f"{actual} vs {base}: {change:+d} fen/unit"})
+            steps.append({"what": "calorific value (stepped)", "detail": f"{actual} vs {base}: {change:+d} fen/unit",
+                          "code": "qnet_stepped", "args": {"actual": str(actual), "base": str(base),
+                                                           "change_fen": str(change)}})
             price += change
     for penalty in rule.get("penalties") or ():
         spec = penalty["spec"]
@@ -177,7 +188,10 @@ def _coal_unit_price(rule: Mapping[str, Any], price: Decimal, measured: Mapping[
                                        int(penalty["fen_per_step"]))
         if deduction:
             steps.append({"what": f"{spec} penalty", "detail": f"{measured[spec]} > {penalty['limit']}: "
-                          f"−{deduction} fen/unit"})
+                          f"−{deduction} fen/unit",
+                          "code": "penalty", "args": {"spec": spec, "measured": str(measured[spec]),
+                                                      "limit": str(penalty["limit"]),
+                                                      "deduction_fen": str(deduction)}})
             price -= deduction
     return price
 

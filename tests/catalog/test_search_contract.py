@@ -7,7 +7,9 @@ databases, so CI exercises both backends against this same contract.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,57 @@ def test_replace_all(loaded: SearchIndex, db) -> None:  # type: ignore[no-untype
     assert loaded.doc_count() == 2
     assert sum(seen) == 2
     assert ids(loaded.search("动力煤")) == []
+
+
+def _generated(count: int) -> list[SearchDocument]:
+    """Coal and rebar lots in three cities, with distinct prices (so a price sort has no ties)."""
+    docs = []
+    for n in range(1, count + 1):
+        coal = n % 2 == 0
+        city = ("140200", "140600", "141100")[n % 3]
+        terms = ["all", "i:coal" if coal else "i:metallurgy", f"se:{n % 4}", "c:1" if coal else "c:10",
+                 "c:2" if coal else "c:11", f"ci:{city}", f"co:{city[:4]}0{n % 2 + 1}"]
+        numbers = {"qnet_ar": 4500.0 + 100 * (n % 10)} if coal else {"diameter": 12.0 + n % 5}
+        title = ("动力煤", "thermal coal") if coal else ("螺纹钢", "rebar")
+        docs.append(SearchDocument(n, f"{title[0]} {n}号", title[1], "山西", "", terms, numbers,
+                                   100_000 - 13 * n, 1_700_000_000 + n))
+    return docs
+
+
+def test_counts_stay_exact_across_batches_updates_and_deletes(index: SearchIndex, db) -> None:  # type: ignore[no-untyped-def]
+    docs = _generated(90)
+    for start in range(0, 90, 30):  # three commits (three Whoosh segments, merged or not)
+        index.index(docs[start:start + 30])
+        db.session.commit()
+    index.delete([4, 6, 40, 77])
+    moved = replace(docs[9], price_fen=1, facet_terms=[t if not t.startswith(("ci:", "co:")) else
+                                                      {"ci": "ci:140400", "co": "co:140430"}[t[:2]]
+                                                      for t in docs[9].facet_terms])
+    index.index([moved])
+    db.session.commit()
+    index.refresh()
+    live = {d.id: d for d in docs if d.id not in {4, 6, 40, 77}} | {moved.id: moved}
+    coal = [d for d in live.values() if "c:2" in d.facet_terms]
+
+    results = index.search("动力煤", facets=("category", "city", "county"), sort="price_asc", per_page=100)
+    assert results.total == len(coal)
+    assert ids(results) == [d.id for d in sorted(coal, key=lambda d: d.price_fen)]
+    assert results.facets["category"] == {"1": len(coal), "2": len(coal)}
+    expected_cities = Counter(t[3:] for d in coal for t in d.facet_terms if t.startswith("ci:"))
+    assert results.facets["city"] == dict(expected_cities)
+    assert results.facets["city"]["140400"] == 1
+
+    hot = index.search("", filters={"category": ["2"]}, ranges={"qnet_ar": (5000, None)}, facets=("city",))
+    assert hot.total == sum(1 for d in coal if d.numbers["qnet_ar"] >= 5000)
+    page_two = index.search("rebar", sort="newest", per_page=10, page=2)
+    rebar = sorted((d for d in live.values() if "c:11" in d.facet_terms), key=lambda d: -d.published_ts)
+    assert ids(page_two) == [d.id for d in rebar[10:20]]
+
+
+def test_reindex_of_nothing_leaves_an_empty_index(loaded: SearchIndex, db) -> None:  # type: ignore[no-untyped-def]
+    assert loaded.replace_all([]) == 0
+    db.session.commit()
+    loaded.refresh()
+    results = loaded.search("动力煤", facets=("category",))
+    assert (results.total, results.hits, results.facets) == (0, [], {"category": {}})
+    assert loaded.search("").total == 0
