@@ -65,12 +65,14 @@ def i18n_compile_command() -> None:
 
 def extracted_messages() -> set[str]:
     """Every translatable string in the code and templates (what a translator must cover)."""
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 
     python, jinja = [("**.py", "python")], [("**.html", "jinja2")]
     found: set[str] = set()
     for folder, method_map in (("market", python), ("catalog", python), ("payments", python), ("templates", jinja)):
-        for _file, _line, message, _comments, _context in extract_from_dir(str(PROJECT_ROOT / folder), method_map):
+        for _file, _line, message, _comments, _context in extract_from_dir(str(PROJECT_ROOT / folder), method_map, keywords=keywords):
             messages = message if isinstance(message, tuple) else (message,)
             found.update(m for m in messages[:1] if m)
     return found
