@@ -34,10 +34,11 @@ def _coal(rng: random.Random, kind: str) -> tuple[str, str, dict[str, Any], int,
         q = rng.choice([5000, 5200, 5500, 5500, 5800, 6000])
         s = round(rng.uniform(0.4, 1.2), 2)
         size = rng.choice(["0-13", "13-25", "25-50", "mixed"])
-        place = rng.choice(["大同", "朔州", "忻州"])
+        # the seller is the Datong mine: its own coal, named as traders name it
+        place, place_en = rng.choice([("大同", "Datong"), ("大同塔山", "Datong Tashan"), ("晋北", "North Shanxi")])
         specs = {"qnet_ar": q, "st_d": s, "ad": round(rng.uniform(12, 24), 1), "vdaf": round(rng.uniform(26, 36), 1),
                  "mt": round(rng.uniform(8, 16), 1), "size": size}
-        return (f"{place}优质动力煤 Q{q} 低硫 St,d {s}%", f"{place} thermal coal NCV {q} kcal/kg, sulfur {s}%",
+        return (f"{place}优质动力煤 Q{q} 低硫 St,d {s}%", f"{place_en} thermal coal NCV {q} kcal/kg, sulfur {s}%",
                 specs, 60000 + (q - 5000) // 100 * 1500 + rng.randrange(-3000, 3000, 100), "t")
     if kind in ("coking-coal", "prime-coking-coal"):
         g = rng.randint(80, 95)
