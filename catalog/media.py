@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from catalog.models import Listing, ListingAttachment, ListingPhoto
 from market.core import audit
 from market.core.errors import NotFound, ValidationFailed
+from market.core.uploads import write_upload
 from market.extensions import db
 
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -94,8 +95,8 @@ def add_photo(listing: Listing, data: bytes, *, actor_user_id: int | None = None
     thumb, _w, _h = _save_jpeg(image, THUMB_SIZE)
     stem = secrets.token_hex(12)
     root = upload_root()
-    (root / f"{stem}.jpg").write_bytes(display)
-    (root / f"{stem}.thumb.jpg").write_bytes(thumb)
+    write_upload(root / f"{stem}.jpg", display)
+    write_upload(root / f"{stem}.thumb.jpg", thumb)
     photo = ListingPhoto(listing_id=listing.id, position=len(listing.photos), stored_name=f"{stem}.jpg",
                          thumb_name=f"{stem}.thumb.jpg", content_type="image/jpeg", width=width, height=height,
                          size_bytes=len(display))
@@ -137,7 +138,7 @@ def set_certificate(listing: Listing, data: bytes, filename: str, *,
         stored, _w, _h = _save_jpeg(image, (2400, 2400))
         content_type, suffix = "image/jpeg", "jpg"
     name = f"{secrets.token_hex(12)}.{suffix}"
-    (upload_root() / name).write_bytes(stored)
+    write_upload(upload_root() / name, stored)
     original = Path(filename or "certificate").name[:200] or "certificate"
     attachment = ListingAttachment(listing_id=listing.id, kind="inspection_certificate", original_name=original,
                                    stored_name=name, content_type=content_type, size_bytes=len(stored))

@@ -26,6 +26,7 @@ from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
+from market.core.uploads import write_upload
 from market.extensions import db
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -104,8 +105,7 @@ def submit_licence(actor: Membership, stream: BinaryIO, original_name: str | Non
         raise Conflict("Your company is already verified.")
     checked = check_licence_file(stream, current_app.config["UPLOAD_MAX_BYTES"])
     stored_name = f"{secrets.token_hex(16)}.{checked.extension}"
-    # Written before the commit: a rolled-back request leaves an unreferenced file, never a row without a file.
-    (licence_folder() / stored_name).write_bytes(checked.data)
+    write_upload(licence_folder() / stored_name, checked.data)  # deleted again if the request rolls back
     for earlier in db.session.scalars(
         select(VerificationRequest).where(VerificationRequest.company_id == company.id,
                                           VerificationRequest.status == VerificationRequest.PENDING)

@@ -21,6 +21,7 @@ from market.core.errors import InvalidTransition, NotFound, ValidationFailed
 from market.core.jobs import enqueue
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
+from market.core.uploads import write_upload
 from market.extensions import db
 from market.orders import escrow_link
 from market.orders.lifecycle import BUYER, OPERATOR, SELLER, transition
@@ -85,7 +86,7 @@ def open_dispute(order: TradeOrder, company_id: int, *, reason: str, lot_id: Any
     for upload, suffix, data in checked:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{dispute.id}-{secrets.token_hex(8)}{suffix}"
-        (folder / name).write_bytes(data)
+        write_upload(folder / name, data)
         evidence.append({"file": name, "original": (upload.filename or "")[:120], "size": len(data),
                          "by": company_id})
     dispute.evidence = evidence
