@@ -298,7 +298,9 @@ class PostgresIndex:
         spec_prefixes = [p.replace("_", r"\_") + "%" for key, p in prefixes.items() if key.startswith("spec.")]
         sql = SEARCH_SQL.format(
             spec_column="spec_terms," if spec_prefixes else "", sort_columns=SORT_COLUMNS,
-            score="ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens else "0", where=where, order=ORDER[sort],
+            # ts_rank reads each match's tsvector: only when the order needs it
+            score="ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens and sort in ("relevance", "credit") else "0",
+            where=where, order=ORDER[sort],
             spec_part=SPEC_SQL if spec_prefixes else "")
         rows = db.session.execute(text(sql), {**params, "limit": per_page, "offset": (page - 1) * per_page,
                                               "spec_prefixes": spec_prefixes}).all()

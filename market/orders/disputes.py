@@ -80,7 +80,7 @@ def open_dispute(order: TradeOrder, company_id: int, *, reason: str, lot_id: Any
     db.session.flush()
     if lot is not None and lot.state == "inspected":
         lot.state = "disputed"
-    escrow_link.freeze_for(order, f"dispute {dispute.id}: {reason[:200]}")
+    escrow_link.freeze_for(order, f"#{dispute.id}: {reason[:200]}")  # the dispute and its reason, in no fixed language
     folder = _evidence_dir(order.id)
     evidence = []
     for upload, suffix, data in checked:
