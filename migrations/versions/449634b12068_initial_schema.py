@@ -1,18 +1,18 @@
 """initial schema
 
-Revision ID: 577517cf733b
+Revision ID: 449634b12068
 Revises: 
-Create Date: 2026-11-28 14:23:20.141828
+Create Date: 2026-11-28 15:20:00.912052
 
 """
 from alembic import op
 import sqlalchemy as sa
 import market.core.timeutil
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text  # autogenerate renders variant types without the sa. prefix
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '577517cf733b'
+revision = '449634b12068'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -194,7 +194,9 @@ def upgrade():
     sa.Column('title_zh', sa.String(length=200), nullable=False),
     sa.Column('title_en', sa.String(length=200), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('facet_terms', postgresql.ARRAY(sa.String(length=80)).with_variant(sa.JSON(), 'sqlite'), nullable=False),
+    sa.Column('facet_terms', postgresql.ARRAY(String(length=80)).with_variant(sa.JSON(), 'sqlite'), nullable=False),
+    sa.Column('facet_key', sa.Text(), nullable=False),
+    sa.Column('spec_terms', postgresql.ARRAY(String(length=80)).with_variant(sa.JSON(), 'sqlite'), nullable=False),
     sa.Column('spec_values', postgresql.JSONB(astext_type=Text()).with_variant(sa.JSON(), 'sqlite'), nullable=False),
     sa.Column('price_fen', sa.BigInteger(), nullable=False),
     sa.Column('published_ts', sa.BigInteger(), nullable=False),
