@@ -53,9 +53,8 @@ def problem(status: int, detail: str, *, code: str = "", **extra: Any) -> Respon
 def error_response(status: int, detail: str, *, code: str = "", **extra: Any) -> Response | tuple[str, int]:
     if wants_json():
         return problem(status, detail, code=code, **extra)
-    template = f"errors/{status}.html" if status in (400, 403, 404, 409, 429, 500) else "errors/generic.html"
     return (
-        render_template(template, status=status, title=_(TITLES.get(status, "Error")), detail=detail, **extra),
+        render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")), detail=detail, **extra),
         status,
     )
 
