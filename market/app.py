@@ -28,7 +28,6 @@ DOMAIN_PACKAGES = (
     "payments",
     "market.credit",
     "market.supervision",
-    "market.api",
 )
 
 
