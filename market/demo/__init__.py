@@ -19,14 +19,7 @@ DEMO_PASSWORD = "Jinshang-demo-2026"  # noqa: S105 (printed at start for the dem
 
 
 def _loaders() -> list[Any]:
-    modules = []
-    for name in LOADERS:
-        try:
-            modules.append(importlib.import_module(f"market.demo.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"market.demo.{name}":
-                raise
-    return modules
+    return [importlib.import_module(f"market.demo.{name}") for name in LOADERS]
 
 
 def load(echo: Callable[[str], Any] = print) -> dict[str, Any]:
