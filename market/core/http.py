@@ -54,7 +54,8 @@ def error_response(status: int, detail: str, *, code: str = "", **extra: Any) ->
     if wants_json():
         return problem(status, detail, code=code, **extra)
     return (
-        render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")), detail=detail, **extra),
+        render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")), detail=detail,
+                        **extra),
         status,
     )
 

@@ -72,7 +72,8 @@ def extracted_messages() -> set[str]:
     python, jinja = [("**.py", "python")], [("**.html", "jinja2")]
     found: set[str] = set()
     for folder, method_map in (("market", python), ("catalog", python), ("payments", python), ("templates", jinja)):
-        for _file, _line, message, _comments, _context in extract_from_dir(str(PROJECT_ROOT / folder), method_map, keywords=keywords):
+        extracted = extract_from_dir(str(PROJECT_ROOT / folder), method_map, keywords=keywords)
+        for _file, _line, message, _comments, _context in extracted:
             messages = message if isinstance(message, tuple) else (message,)
             found.update(m for m in messages[:1] if m)
     return found
