@@ -21,15 +21,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.cli.add_command(reindex_command)
-    if app.testing:
-        app.extensions.setdefault("test_reset_hooks", []).append(lambda: _reset_search(app))
 
-
-def _reset_search(app: Flask) -> None:
-    """Tests empty the tables after each test; the Whoosh index is derived data and is emptied with them."""
-    state = app.extensions.get("catalog_search", {})
-    index = state.get("index")
-    if index is not None and index.name == "whoosh":
-        with app.app_context():
-            if index.doc_count():
-                index.replace_all([])

@@ -130,7 +130,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ESCROW_AUTO_RELEASE_DAYS": 7,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         "WTF_CSRF_TIME_LIMIT": None,
-        "JOBS_SYNC": False,  # tests may run jobs in-process right after commit
     }
     for env_name, (key, convert) in _ENVIRONMENT.items():
         if env_name in os.environ and os.environ[env_name] != "":

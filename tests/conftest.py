@@ -71,6 +71,13 @@ def _empty_all_tables() -> None:
     _db.session.commit()
 
 
+def _empty_search_index(app: Flask) -> None:
+    """The Whoosh index is derived data: emptied with the tables (PostgreSQL's lives in them)."""
+    index = app.extensions.get("catalog_search", {}).get("index")
+    if index is not None and index.name == "whoosh" and index.doc_count():
+        index.replace_all([])
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(app: Flask) -> Iterator[None]:
     """Each test runs in an app context on empty tables."""
@@ -79,8 +86,7 @@ def _clean_database(app: Flask) -> Iterator[None]:
         _db.session.rollback()
         _db.session.remove()
         _empty_all_tables()
-    for hook in app.extensions.get("test_reset_hooks", []):
-        hook()
+        _empty_search_index(app)
 
 
 @pytest.fixture
