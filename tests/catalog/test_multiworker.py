@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,9 +18,9 @@ import pytest
 import requests
 
 from catalog.services import request_reindex
-from market.config import PROJECT_ROOT
 from market.extensions import db
 from tests.factories import PASSWORD, make_company, make_listing, make_member
+from tests.servers import marketplace
 
 WEB_WORKERS = 5
 EDITORS = 5
@@ -43,12 +40,6 @@ def csrf_token(session: requests.Session, url: str) -> str:
     return match.group(1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,29 +55,16 @@ def wait_until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def stack(app, tmp_path: Path):  # type: ignore[no-untyped-def]
     """gunicorn with 5 workers + the job worker, on the test database and a fresh index directory."""
-    port = free_port()
     env = {**os.environ, "JINSHANG_INSTANCE": str(tmp_path), "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SEARCH_BACKEND": "whoosh", "SECRET_KEY": "multiworker",
            "MAIL_BACKEND": "memory", "LOGIN_RATE_LIMIT": "1000 per minute", "JINSHANG_EXPOSE_WORKER_PID": "1",
            "PYTHONUNBUFFERED": "1"}
     logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("web", "worker")}
-    worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker", "--poll", "0.1"],
-                              env=env, cwd=PROJECT_ROOT, stdout=logs["worker"], stderr=subprocess.STDOUT)
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(WEB_WORKERS), "--preload",
-                            "--bind", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
-                           env=env, cwd=PROJECT_ROOT, stdout=logs["web"], stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        assert wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).ok, 30), "gunicorn did not start"
-        yield base, logs
+        with marketplace(env, web_log=logs["web"], worker_log=logs["worker"], web_workers=WEB_WORKERS,
+                         gunicorn_args=["--preload", "--timeout", "60"], worker_args=["--poll", "0.1"]) as base:
+            yield base, logs
     finally:
-        for proc in (web, worker):
-            proc.terminate()
-        for proc in (web, worker):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         for handle in logs.values():
             handle.close()
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -20,35 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from market.config import PROJECT_ROOT
+from tests.servers import marketplace
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
-
-PREPARE = """
-from pathlib import Path
-from market.app import create_app
-from market.config import PROJECT_ROOT
-from market.core import commands
-from market.extensions import db
-from market import demo
-
-app = create_app()
-with app.app_context():
-    if any((PROJECT_ROOT / "migrations" / "versions").glob("*.py")):
-        commands.upgrade_database()
-    else:
-        db.create_all()
-    if commands.database_is_empty():
-        demo.load(echo=print)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _postgres_admin(url: str, statement: str) -> None:
     import psycopg
@@ -57,20 +30,6 @@ def _postgres_admin(url: str, statement: str) -> None:
     admin = urlunsplit((parts.scheme.replace("+psycopg", ""), parts.netloc, "/postgres", "", ""))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(statement)
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 40) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up within {seconds} s")
 
 
 @pytest.fixture(scope="session")
@@ -88,25 +47,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _postgres_admin(database_url, f'DROP DATABASE IF EXISTS "{e2e_db}"')
         _postgres_admin(database_url, f'CREATE DATABASE "{e2e_db}"')
         env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, "/" + e2e_db, parts.query, ""))
-    subprocess.run([sys.executable, "-c", PREPARE], env=env, cwd=PROJECT_ROOT, check=True, timeout=300)
-    port = _free_port()
+    # the schema and demo data exactly as `jinshang load-demo` makes them
+    subprocess.run([sys.executable, "-m", "market.core.commands", "load-demo"], env=env, cwd=PROJECT_ROOT,
+                   check=True, timeout=300, stdout=subprocess.DEVNULL)
     log = (instance / "gunicorn.log").open("w")
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                           env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker"], env=env, cwd=PROJECT_ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, web)
-        yield url
+        with marketplace(env, web_log=log, worker_log=log) as url:
+            yield url
     finally:
-        for proc in (web, worker):
-            proc.terminate()
-        for proc in (web, worker):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         log.close()
         if e2e_db:
             _postgres_admin(database_url, f'DROP DATABASE IF EXISTS "{e2e_db}" WITH (FORCE)')
