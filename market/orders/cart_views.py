@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from market.accounts.context import acting_company, require_company
 from market.accounts.models import Company
-from market.core.errors import DomainError, ValidationFailed
+from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.money import round_half_up
 from market.extensions import db
@@ -82,8 +82,6 @@ def checkout():  # type: ignore[no-untyped-def]
             db.session.rollback()
             flash(_(exc.message), "error")
             return _checkout_page(company, request.form, exc.field_errors, token), 422
-        except DomainError:
-            raise
         commit()
         flash(_("%(n)s order(s) placed. The seller has been notified.", n=len(orders)), "success")
         if len(orders) == 1:

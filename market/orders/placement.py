@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from catalog import stock
 from catalog.models import Listing, ListingStatus
@@ -231,7 +232,8 @@ def _claim_key(buyer_id: int, key: str) -> OrderPlacement | list[TradeOrder]:
 # ---- the cart ----
 
 def cart_items(buyer_id: int) -> list[CartItem]:
-    return list(db.session.scalars(select(CartItem).where(CartItem.buyer_id == buyer_id).order_by(CartItem.id)))
+    return list(db.session.scalars(select(CartItem).where(CartItem.buyer_id == buyer_id)
+                                   .options(selectinload(CartItem.listing)).order_by(CartItem.id)))
 
 
 def add_to_cart(buyer: Company, listing_id: int, quantity: Decimal) -> CartItem:

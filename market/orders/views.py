@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from catalog.models import Category
 from market.accounts.context import acting_company, require_company
@@ -39,20 +39,12 @@ def _back(order: TradeOrder, message: str) -> Response:
 @bp.get("/orders")
 @require_company()
 def index():  # type: ignore[no-untyped-def]
-    company = acting_company()
     tab = request.args.get("tab", "buying")
-    column = {"selling": TradeOrder.seller_id, "agency": TradeOrder.inspection_agency_id}.get(tab, TradeOrder.buyer_id)
-    stmt = select(TradeOrder).where(column == company.id)
     state = request.args.get("state", "")
-    if state in STATES:
-        stmt = stmt.where(TradeOrder.state == state)
     query = request.args.get("q", "").strip()
-    if query:
-        stmt = stmt.where(or_(TradeOrder.number.contains(query), TradeOrder.buyer_po_number.contains(query)))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    orders = db.session.scalars(stmt.order_by(TradeOrder.placed_at.desc()).offset((page - 1) * PER_PAGE)
-                                .limit(PER_PAGE)).all()
+    orders, total = services.list_orders(acting_company().id, tab=tab, state=state, query=query, page=page,
+                                         per_page=PER_PAGE)
     return render_template("orders/index.html", orders=orders, tab=tab, state=state, q=query, page=page,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), total=total, states=STATES)
 
@@ -66,8 +58,8 @@ def detail(order_id: int):  # type: ignore[no-untyped-def]
                            targets=allowed_targets(order, party), contract=contracts.current(order),
                            effective=contracts.effective(order), escrow=escrow_link.escrow_of(order),
                            pay_url=escrow_link.pay_url(order) if order.state == "awaiting_payment" else None,
-                           agencies=contracts.inspection_agencies(), lines_shipped={
-                               line.id: services.shipped_quantity(line) for line in order.lines})
+                           agencies=contracts.inspection_agencies(),
+                           lines_shipped=services.shipped_quantities(order))
 
 
 @bp.post("/orders/<int:order_id>/accept")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from catalog.models import Category
 from catalog.specs import validate_spec_ranges, validate_specs
@@ -94,13 +95,22 @@ def post_rfq(buyer: Company, user_id: int | None, data: RfqInput) -> Rfq:
     return rfq
 
 
+# who a buyer may invite to quote: verified, active trading companies
+_MAY_BE_INVITED = (Company.verification_level >= Verification.L1_VERIFIED, Company.status == "active")
+
+
+def invitable_sellers(buyer_id: int, *, limit: int = 500) -> list[Company]:
+    """The companies offered on the "invite sellers" list (never the buyer itself, nor a government agency)."""
+    return list(db.session.scalars(select(Company).where(Company.id != buyer_id, Company.kind != "government_agency",
+                                                         *_MAY_BE_INVITED)
+                                   .order_by(Company.name_zh).limit(limit)))
+
+
 def _invitees(buyer: Company, data: RfqInput, errors: dict[str, str]) -> list[Company]:
     if data.visibility != "invited":
         return []
     ids = sorted(set(data.invited_seller_ids) - {buyer.id})
-    sellers = list(db.session.scalars(select(Company).where(Company.id.in_(ids),
-                                                            Company.verification_level >= Verification.L1_VERIFIED,
-                                                            Company.status == "active"))) if ids else []
+    sellers = list(db.session.scalars(select(Company).where(Company.id.in_(ids), *_MAY_BE_INVITED))) if ids else []
     if not sellers or len(sellers) != len(ids):
         errors["invited_seller_ids"] = "Invite at least one verified seller."
     return sellers
@@ -156,7 +166,8 @@ def visible_rfqs(company: Company, *, mine: bool, page: int, per_page: int = 20)
         stmt = stmt.where(Rfq.buyer_id != company.id, Rfq.status == "open", Rfq.deadline > utcnow(),
                           or_(Rfq.visibility == "open", Rfq.id.in_(invited)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Rfq.deadline if not mine else Rfq.created_at.desc())
+    rows = db.session.scalars(stmt.options(selectinload(Rfq.category), selectinload(Rfq.buyer))
+                              .order_by(Rfq.deadline if not mine else Rfq.created_at.desc())
                               .offset((page - 1) * per_page).limit(per_page))
     return [refresh_status(r) for r in rows], total
 
@@ -179,7 +190,7 @@ def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_f
     offered = validate_specs(rfq.category.spec_schema, specs)
     if errors:
         raise ValidationFailed("Please check the quote.", field_errors=errors)
-    quote = db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.seller_id == seller.id)).first()
+    quote = own_quote(rfq, seller)
     now = utcnow()
     if quote is None:
         quote = Quote(rfq_id=rfq.id, seller_id=seller.id, submitted_at=now, unit_price_fen=0, quantity=quantity,
@@ -242,7 +253,7 @@ def comparison(rfq: Rfq, buyer: Company) -> list[dict[str, Any]]:
     if not rfq.quotes_open_at(utcnow()) or rfq.status == "open":
         raise Conflict("Quotes stay sealed until the deadline or until you close the request early.")
     quotes = db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status != "withdrawn")
-                                .order_by(Quote.unit_price_fen, Quote.submitted_at))
+                                .options(selectinload(Quote.seller)).order_by(Quote.unit_price_fen, Quote.submitted_at))
     now = utcnow()
     rows = []
     for quote in quotes:

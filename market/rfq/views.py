@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from catalog.models import Category
 from market.accounts.context import acting_company, require_company
-from market.accounts.models import Company, Verification
 from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.timeutil import utcnow
@@ -39,11 +38,9 @@ def _categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.industry, Category.position)))
 
 
-def _sellers(buyer_id: int) -> list[Company]:
-    return list(db.session.scalars(select(Company).where(Company.id != buyer_id, Company.status == "active",
-                                                         Company.verification_level >= Verification.L1_VERIFIED,
-                                                         Company.kind != "government_agency")
-                                   .order_by(Company.name_zh).limit(500)))
+def _new_page(buyer_id: int, form, errors: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    return render_template("rfq/new.html", categories=_categories(), sellers=services.invitable_sellers(buyer_id),
+                           form=form, errors=errors)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -73,13 +70,11 @@ def new():  # type: ignore[no-untyped-def]
         except ValidationFailed as exc:
             db.session.rollback()
             flash(_(exc.message), "error")
-            return render_template("rfq/new.html", categories=_categories(), sellers=_sellers(company.id),
-                                   form=form, errors=exc.field_errors), 422
+            return _new_page(company.id, form, exc.field_errors), 422
         commit()
         flash(_("Your request is published. Quotes stay sealed until the deadline."), "success")
         return redirect(url_for("rfq.detail", rfq_id=rfq.id))
-    return render_template("rfq/new.html", categories=_categories(), sellers=_sellers(company.id), form={},
-                           errors={})
+    return _new_page(company.id, {}, {})
 
 
 @bp.get("/<int:rfq_id>")
