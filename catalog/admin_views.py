@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -52,45 +54,39 @@ def admin_add_category():  # type: ignore[no-untyped-def]
     return redirect(url_for("catalog.admin_categories", edit=category.id))
 
 
+def _edit_category(category_id: int, change: Callable[[Any], Any], done: str,
+                   schema_text: str | None = None):  # type: ignore[no-untyped-def]
+    """The shape every category edit shares: apply ``change``, re-show the editor on a 422, else commit."""
+    category = service.get_category(category_id)
+    try:
+        change(category)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _page(exc.field_errors, 422, edit_id=category_id, schema_text=schema_text)
+    commit()
+    flash(done, "success")
+    return redirect(url_for("catalog.admin_categories", edit=category_id))
+
+
 @bp.post("/operator/categories/<int:category_id>/rename")
 @require_platform_role("operator")
 def admin_rename_category(category_id: int):  # type: ignore[no-untyped-def]
-    category = service.get_category(category_id)
-    try:
-        service.rename_category(category, name_zh=request.form.get("name_zh", ""),
-                                name_en=request.form.get("name_en", ""), actor_user_id=current_user.id)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return _page(exc.field_errors, 422, edit_id=category_id)
-    commit()
-    flash(_("Category renamed."), "success")
-    return redirect(url_for("catalog.admin_categories", edit=category_id))
+    return _edit_category(category_id, lambda category: service.rename_category(
+        category, name_zh=request.form.get("name_zh", ""), name_en=request.form.get("name_en", ""),
+        actor_user_id=current_user.id), _("Category renamed."))
 
 
 @bp.post("/operator/categories/<int:category_id>/move")
 @require_platform_role("operator")
 def admin_move_category(category_id: int):  # type: ignore[no-untyped-def]
-    category = service.get_category(category_id)
-    try:
-        service.move_category(category, request.form.get("parent_id"), actor_user_id=current_user.id)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return _page(exc.field_errors, 422, edit_id=category_id)
-    commit()
-    flash(_("Category moved."), "success")
-    return redirect(url_for("catalog.admin_categories", edit=category_id))
+    return _edit_category(category_id, lambda category: service.move_category(
+        category, request.form.get("parent_id"), actor_user_id=current_user.id), _("Category moved."))
 
 
 @bp.post("/operator/categories/<int:category_id>/schema")
 @require_platform_role("operator")
 def admin_category_schema(category_id: int):  # type: ignore[no-untyped-def]
-    category = service.get_category(category_id)
     text = request.form.get("spec_schema", "")
-    try:
-        service.set_schema(category, text, actor_user_id=current_user.id)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return _page(exc.field_errors, 422, edit_id=category_id, schema_text=text)
-    commit()
-    flash(_("Spec schema saved; listings in this category are being reindexed."), "success")
-    return redirect(url_for("catalog.admin_categories", edit=category_id))
+    return _edit_category(category_id,
+                          lambda category: service.set_schema(category, text, actor_user_id=current_user.id),
+                          _("Spec schema saved; listings in this category are being reindexed."), schema_text=text)

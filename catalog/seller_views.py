@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from catalog import categories as category_service
 from catalog import media, services
@@ -44,7 +45,8 @@ def my_listings():  # type: ignore[no-untyped-def]
     except ValueError:
         page = 1
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(db.session.scalars(query.order_by(Listing.updated_at.desc(), Listing.id.desc())
+    items = list(db.session.scalars(query.options(selectinload(Listing.category))
+                                    .order_by(Listing.updated_at.desc(), Listing.id.desc())
                                     .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     counts = dict(db.session.execute(select(Listing.status, func.count()).where(
         Listing.seller_id == acting_company_id()).group_by(Listing.status)).all())

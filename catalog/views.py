@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from catalog import categories as category_service
 from catalog import specs as spec_rules
@@ -22,6 +23,8 @@ from market.extensions import db
 
 bp = Blueprint("catalog", __name__)
 PAGE_SIZE = 20
+# What a listing card shows besides the row itself (seller is joined already): load it per page, not per card.
+CARD_LOADS = (selectinload(Listing.photos), selectinload(Listing.category))
 
 
 def locale() -> str:
@@ -62,7 +65,7 @@ def listings_in_order(ids: list[int]) -> list[Listing]:
     """Load hits from the database in the index's order; rows gone since indexing are skipped."""
     if not ids:
         return []
-    rows = {row.id: row for row in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))}
+    rows = {row.id: row for row in db.session.scalars(select(Listing).where(Listing.id.in_(ids)).options(*CARD_LOADS))}
     return [rows[i] for i in ids if i in rows and rows[i].status == ListingStatus.PUBLISHED]
 
 
@@ -117,7 +120,7 @@ def storefront(company_id: int):  # type: ignore[no-untyped-def]
         page = 1
     base = select(Listing).where(Listing.seller_id == company.id, Listing.status == ListingStatus.PUBLISHED)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    items = list(db.session.scalars(base.order_by(Listing.published_at.desc(), Listing.id.desc())
+    items = list(db.session.scalars(base.options(*CARD_LOADS).order_by(Listing.published_at.desc(), Listing.id.desc())
                                     .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("catalog/storefront.html", company=company, listings=items, page=page, pages=pages,
@@ -147,6 +150,7 @@ def certificate(attachment_id: int):  # type: ignore[no-untyped-def]
 def latest_listings(limit: int = 8) -> list[Listing]:
     """The newest published listings (for the home page)."""
     return list(db.session.scalars(select(Listing).where(Listing.status == ListingStatus.PUBLISHED)
+                                   .options(*CARD_LOADS)
                                    .order_by(Listing.published_at.desc(), Listing.id.desc()).limit(limit)))
 
 

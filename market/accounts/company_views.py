@@ -6,17 +6,14 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.accounts import auth, invites, regions, services, verification
 from market.accounts.context import acting_membership, require_company
 from market.accounts.forms import AcceptInviteForm, InviteForm, ProfileForm, region_choices
-from market.accounts.models import Membership
 from market.accounts.views import bp, show_errors
 from market.core.errors import DomainError, NotFound
 from market.core.http import commit
-from market.extensions import db
 
 
 def _profile_form(company) -> ProfileForm:  # type: ignore[no-untyped-def]
@@ -32,9 +29,7 @@ def _render_company(profile_form: ProfileForm | None = None, invite_form: Invite
     if membership is None:
         return render_template("accounts/no_company.html", memberships=mine), status
     company = membership.company
-    members = list(db.session.scalars(
-        select(Membership).where(Membership.company_id == company.id).order_by(Membership.status, Membership.id)
-    ))
+    members = services.members_of(company.id)
     return render_template(
         "accounts/company.html", company=company, membership=membership, members=members,
         memberships=[m for m in mine if m.status == "active"],
@@ -141,12 +136,7 @@ def switch_company() -> Response:
         company_id = int(request.form.get("company_id", ""))
     except ValueError:
         raise NotFound("Not found") from None
-    membership = db.session.scalars(
-        select(Membership).where(Membership.user_id == current_user.id, Membership.company_id == company_id,
-                                 Membership.status == "active")
-    ).first()
-    if membership is None:
-        raise NotFound("Not found")
+    membership = services.active_membership(current_user.id, company_id)
     session["company_id"] = company_id
     flash(_("You now act for %(company)s.", company=membership.company.name_zh), "success")
     return redirect(url_for("accounts.company"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from market.accounts import normalise, regions, uscc
 from market.accounts.models import (
@@ -346,4 +347,21 @@ def update_profile(actor: Membership, **changes: object) -> Company:
 
 def memberships_of(user: User) -> list[Membership]:
     """A user's memberships (active and pending), for the company switcher."""
-    return list(db.session.scalars(select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)))
+    return list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)
+                                   .options(selectinload(Membership.company)).order_by(Membership.id)))
+
+
+def members_of(company_id: int) -> list[Membership]:
+    """A company's memberships (active, pending, ...) with their users, for the members table."""
+    return list(db.session.scalars(select(Membership).where(Membership.company_id == company_id)
+                                   .options(selectinload(Membership.user))
+                                   .order_by(Membership.status, Membership.id)))
+
+
+def active_membership(user_id: int, company_id: int) -> Membership:
+    """The user's active membership in ``company_id``; an unknown or foreign company is a 404."""
+    membership = db.session.scalars(select(Membership).where(
+        Membership.user_id == user_id, Membership.company_id == company_id, Membership.status == "active")).first()
+    if membership is None:
+        raise NotFound("Not found")
+    return membership

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from market.accounts.models import Company, CompanyRole, Membership, User, Verification, VerificationRequest
 from market.core.audit import record
@@ -134,6 +135,7 @@ def latest_request(company_id: int) -> VerificationRequest | None:
 def pending_query():  # type: ignore[no-untyped-def]
     """The operator queue, oldest first (first come, first served)."""
     return (select(VerificationRequest).where(VerificationRequest.status == VerificationRequest.PENDING)
+            .options(selectinload(VerificationRequest.company))
             .order_by(VerificationRequest.created_at, VerificationRequest.id))
 
 
