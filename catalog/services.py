@@ -21,6 +21,7 @@ from market.core.errors import InvalidTransition, NotFound, PermissionDenied, Va
 from market.core.money import MAX_FEN, yuan_to_fen
 from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 
 S = ListingStatus
@@ -32,6 +33,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "mark_sold_out": (frozenset({S.PUBLISHED, S.PAUSED}), S.SOLD_OUT),
     "archive": (frozenset({S.DRAFT, S.PUBLISHED, S.PAUSED, S.SOLD_OUT}), S.ARCHIVED),
 }
+LISTING = Lifecycle("listing", Listing, {(frm, target): {ANYONE} for sources, target in TRANSITIONS.values()
+                                        for frm in sources})
 EDITABLE = frozenset({S.DRAFT, S.PUBLISHED, S.PAUSED, S.SOLD_OUT})
 UNITS = ("t", "kg", "piece", "box", "L")
 DELIVERY_TERMS = ("ex_works", "delivered", "rail_station")
@@ -226,14 +229,10 @@ def change_status(listing: Listing, action: str, *, actor_user_id: int | None = 
         if listing.available_quantity <= 0:
             raise ValidationFailed("Set the available quantity before publishing.",
                                    field_errors={"available_quantity": "Must be above zero to publish."})
-    before = {"status": listing.status}
-    listing.status = target
-    if target == S.PUBLISHED and listing.published_at is None:
-        listing.published_at = utcnow()
-    listing.updated_at = utcnow()
-    db.session.flush()
-    audit.record(f"listing.{action}", "listing", listing.id, actor_user_id=actor_user_id,
-                 actor_company_id=listing.seller_id, before=before, after={"status": target})
+    now = utcnow()
+    stamps = {"published_at": now} if target == S.PUBLISHED and listing.published_at is None else {}
+    LISTING.move(listing, target, action=f"listing.{action}", actor_user_id=actor_user_id,
+                 actor_company_id=listing.seller_id, updated_at=now, **stamps)
     request_reindex(listing.id)
     return listing
 

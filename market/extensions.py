@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -45,9 +46,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
         dbapi_connection.isolation_level = None
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
-    """Take SQLite's write lock at BEGIN: a deferred transaction that reads and then writes can fail
-    with SQLITE_BUSY at once (no busy wait) when another writer committed in between."""
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    """Only transactions that may write take SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``).
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY at once (no busy wait)
+    when another writer committed in between, so every write path (form posts, the API, jobs, the CLI)
+    starts IMMEDIATE and writers queue on the lock. GET/HEAD requests never write, so they start a
+    plain deferred transaction and read from WAL snapshots while a writer works: reads never wait.
+    """
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = has_request_context() and request.method in READ_ONLY_METHODS
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from market.core import audit
 from market.core.errors import InvalidTransition
 from market.extensions import db
-from payments.models import Escrow, EscrowStatus, PayIn
+from payments.models import PAYIN, Escrow, EscrowStatus, PayIn
 from payments.providers import get_provider
 
 
@@ -50,9 +50,11 @@ def start_payin(escrow: Escrow, provider_name: str) -> PayInInstructions:
                                                       PayIn.provider_ref == start.provider_ref))
         if payin is None:  # (a bank transfer keeps one payment code per escrow: the same row, a new amount)
             payin = PayIn(escrow_id=escrow.id, provider=provider_name, provider_ref=start.provider_ref,
-                          currency=escrow.currency)
+                          currency=escrow.currency, status="open")
             db.session.add(payin)
-        payin.amount_fen, payin.client_secret, payin.status = due, start.client_secret, "open"
+        payin.amount_fen, payin.client_secret = due, start.client_secret
+        if payin.status != "open":  # a bank transfer's one code per escrow, asked for the rest again
+            PAYIN.move(payin, "open", audit_row=False)
         db.session.flush()
         audit.record("escrow.payin_start", "escrow", escrow.reference, actor_company_id=escrow.payer_id,
                      note=f"{provider_name}:{start.provider_ref}")

@@ -36,6 +36,7 @@ from market.core import audit, jobs
 from market.core.errors import InvalidTransition, NotFound, ValidationFailed
 from market.core.money import MAX_FEN, round_half_up
 from market.core.timeutil import utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments import ledger, signals
 from payments.ledger import Purpose, check_amount, check_currency
@@ -60,6 +61,23 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "resolve": {S.FROZEN: frozenset({S.RELEASED, S.REFUNDED, S.CANCELLED})},
     "cancel": {S.AWAITING_FUNDS: frozenset({S.CANCELLED, S.REFUNDED}), S.FUNDED: frozenset({S.REFUNDED})},
 }
+
+# every (from, to) those actions can produce: the kernel's table; the actions above stay the finer rule
+ESCROW = Lifecycle("escrow", Escrow, {(frm, to): {ANYONE} for moves in TRANSITIONS.values()
+                                      for frm, targets in moves.items() for to in targets if to != frm})
+AUTO_RELEASE = Lifecycle("auto_release", AutoRelease, {
+    ("armed", "done"): {ANYONE}, ("armed", "cancelled"): {ANYONE},
+    ("cancelled", "armed"): {ANYONE}, ("done", "armed"): {ANYONE},
+})
+
+
+def _set_status(escrow: Escrow, target: str, **fields: object) -> None:
+    """Move the (locked) escrow through the kernel; the caller writes the audit row with the counters."""
+    if target != escrow.status:
+        ESCROW.move(escrow, target, audit_row=False, **fields)
+    else:
+        for key, value in fields.items():
+            setattr(escrow, key, value)
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,7 @@ def record_funding(escrow: Escrow, amount_fen: int, *, source: str, source_ref: 
                 escrow_id=escrow.id, memo=f"payment for {escrow.reference}")
     became_funded = escrow.status == S.AWAITING_FUNDS and target == S.FUNDED
     escrow.funded_fen += amount_fen
-    escrow.status = target
+    _set_status(escrow, target)
     escrow.provider = escrow.provider or source
     db.session.flush()
     audit.record("escrow.fund", "escrow", escrow.reference, before=before, after=escrow.as_audit(),
@@ -254,7 +272,7 @@ def release(escrow: Escrow, amount_fen: int, *, milestone_ref: str) -> Release:
     _check_target(escrow, "release", allowed, target)
     before = escrow.as_audit()
     result = _book_release(escrow, amount_fen, f"{escrow.reference}/release/{milestone_ref}")
-    escrow.status = target
+    _set_status(escrow, target)
     _finish_auto_release(escrow, milestone_ref, "done")
     db.session.flush()
     audit.record("escrow.release", "escrow", escrow.reference, before=before, after=escrow.as_audit(),
@@ -275,7 +293,7 @@ def refund(escrow: Escrow, amount_fen: int, *, refund_ref: str) -> Escrow:
     _check_target(escrow, "refund", allowed, target)
     before = escrow.as_audit()
     _book_refund(escrow, amount_fen, f"{escrow.reference}/refund/{refund_ref}")
-    escrow.status = target
+    _set_status(escrow, target)
     db.session.flush()
     audit.record("escrow.refund", "escrow", escrow.reference, before=before, after=escrow.as_audit(), note=refund_ref)
     signals.escrow_refunded.send(escrow, amount_fen=amount_fen, refund_ref=refund_ref,
@@ -290,9 +308,9 @@ def freeze(escrow: Escrow, reason: str) -> Escrow:
     escrow = _lock(escrow)
     _allowed(escrow, "freeze")
     before = escrow.as_audit()
-    escrow.frozen_from, escrow.status, escrow.freeze_reason = escrow.status, S.FROZEN, reason.strip()[:500]
+    _set_status(escrow, S.FROZEN, frozen_from=escrow.status, freeze_reason=reason.strip()[:500])
     for armed in _armed(escrow):
-        armed.status = "cancelled"
+        AUTO_RELEASE.move(armed, "cancelled", audit_row=False)
     db.session.flush()
     audit.record("escrow.freeze", "escrow", escrow.reference, before=before, after=escrow.as_audit(), note=reason[:500])
     signals.escrow_frozen.send(escrow, reason=escrow.freeze_reason)
@@ -311,9 +329,9 @@ def _split(escrow: Escrow, action: str, payee_fen: int, payer_fen: int, ref: str
     release_result = _book_release(escrow, payee_fen, f"{base}/release") if payee_fen else None
     if payer_fen:
         _book_refund(escrow, payer_fen, f"{base}/refund")
-    escrow.status, escrow.frozen_from = target, None
+    _set_status(escrow, target, frozen_from=None)
     for armed in _armed(escrow):
-        armed.status = "cancelled"
+        AUTO_RELEASE.move(armed, "cancelled", audit_row=False)
     db.session.flush()
     audit.record(f"escrow.{action}", "escrow", escrow.reference, before=before, after=escrow.as_audit(), note=ref)
     if release_result:
@@ -369,7 +387,7 @@ def _finish_auto_release(escrow: Escrow, milestone_ref: str, status: str) -> Non
     row = db.session.scalar(select(AutoRelease).where(AutoRelease.escrow_id == escrow.id,
                                                       AutoRelease.milestone_ref == milestone_ref))
     if row is not None and row.status == "armed":
-        row.status = status
+        AUTO_RELEASE.move(row, status, audit_row=False)
 
 
 def schedule_auto_release(escrow: Escrow, milestone_ref: str, amount_fen: int,
@@ -383,9 +401,11 @@ def schedule_auto_release(escrow: Escrow, milestone_ref: str, amount_fen: int,
     row = db.session.scalar(select(AutoRelease).where(AutoRelease.escrow_id == escrow.id,
                                                       AutoRelease.milestone_ref == milestone_ref))
     if row is None:
-        row = AutoRelease(escrow_id=escrow.id, milestone_ref=milestone_ref)
+        row = AutoRelease(escrow_id=escrow.id, milestone_ref=milestone_ref, status="armed")
         db.session.add(row)
-    row.amount_fen, row.due_at, row.status = amount_fen, utcnow() + delay, "armed"
+    elif row.status != "armed":
+        AUTO_RELEASE.move(row, "armed", audit_row=False)
+    row.amount_fen, row.due_at = amount_fen, utcnow() + delay
     db.session.flush()
     jobs.enqueue(AUTO_RELEASE_JOB, delay=delay, auto_release_id=row.id)
     return row
@@ -405,7 +425,7 @@ def run_auto_release(auto_release_id: int) -> None:
         return
     escrow = db.session.get(Escrow, row.escrow_id)
     if escrow is None or escrow.status not in TRANSITIONS["release"]:
-        row.status = "cancelled"
+        AUTO_RELEASE.move(row, "cancelled", audit_row=False)
         return
     release(escrow, min(row.amount_fen, escrow.held_fen), milestone_ref=row.milestone_ref)
     audit.record("escrow.auto_release", "escrow", escrow.reference, note=row.milestone_ref)

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.core.timeutil import UTCDateTime, utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments.ledger import ID
 
@@ -181,3 +182,7 @@ class WebhookEvent(db.Model):
     received_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (db.UniqueConstraint("provider", "event_id"),)
+
+
+# a pay-in succeeds when its money arrives; a bank transfer's one code per escrow reopens for the rest
+PAYIN = Lifecycle("payin", PayIn, {("open", "succeeded"): {ANYONE}, ("succeeded", "open"): {ANYONE}})

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from market.core import audit, jobs
 from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments import ledger
 from payments.ledger import DuplicateEntry, Purpose
@@ -23,6 +24,13 @@ from payments.providers.base import ProviderError
 
 EXECUTE_JOB = "payments.execute_payout"
 MAX_TRIES = 8
+P = PayoutStatus
+# pending → sent (the rail took it) → paid (the rail or the statement confirmed it); a failure can be retried
+PAYOUT = Lifecycle("payout", Payout, {
+    (P.PENDING, P.SENT): {ANYONE}, (P.PENDING, P.PAID): {ANYONE}, (P.SENT, P.PAID): {ANYONE},
+    (P.PENDING, P.FAILED): {ANYONE}, (P.SENT, P.FAILED): {ANYONE}, (P.FAILED, P.PENDING): {ANYONE},
+    (P.FAILED, P.PAID): {ANYONE},
+})
 
 
 def default_provider() -> str:
@@ -64,13 +72,12 @@ def execute_payout(payout_id: int, attempt: int = 1) -> None:
     except (ProviderError, NotFound) as exc:
         payout.last_error = _describe(exc)
         if attempt >= MAX_TRIES:
-            payout.status = PayoutStatus.FAILED
+            PAYOUT.move(payout, PayoutStatus.FAILED, action="payout.failed", note=payout.last_error[:500])
         else:
             jobs.enqueue(EXECUTE_JOB, delay=timedelta(seconds=min(60 * 2**attempt, 6 * 3600)),
                          payout_id=payout.id, attempt=attempt + 1)
         return
-    payout.provider_ref, payout.status, payout.last_error = result.provider_ref, PayoutStatus.SENT, None
-    db.session.flush()
+    PAYOUT.move(payout, PayoutStatus.SENT, action="payout.sent", provider_ref=result.provider_ref, last_error=None)
     if result.confirmed:
         confirm_payout(payout, source=payout.provider, source_ref=result.provider_ref)
 
@@ -110,9 +117,8 @@ def confirm_payout(payout: Payout, *, source: str, source_ref: str, amount_fen: 
     with contextlib.suppress(DuplicateEntry):  # booked by an earlier delivery under another event id
         ledger.post(source, source_ref, f"{payout.kind}_paid", payout.currency, lines, escrow_id=payout.escrow_id,
                     memo=f"{payout.kind} {payout.code}")
-    payout.status, payout.provider_ref = PayoutStatus.PAID, payout.provider_ref or source_ref
-    db.session.flush()
-    audit.record("payout.paid", "payout", payout.id, actor_company_id=None, note=source_ref)
+    PAYOUT.move(payout, PayoutStatus.PAID, action="payout.paid", note=source_ref,
+                provider_ref=payout.provider_ref or source_ref)
     return "paid"
 
 
@@ -121,9 +127,10 @@ def fail_payout(payout: Payout, reason: str) -> str:
     money stays payable to the party for the operator to retry."""
     if payout.status == PayoutStatus.PAID:
         return "ignored: already paid"
-    payout.status, payout.last_error = PayoutStatus.FAILED, reason[:2000]
+    if payout.status != PayoutStatus.FAILED:
+        PAYOUT.move(payout, PayoutStatus.FAILED, action="payout.failed", note=reason[:500])
+    payout.last_error = reason[:2000]
     db.session.flush()
-    audit.record("payout.failed", "payout", payout.id, note=reason[:500])
     return "failed"
 
 
@@ -133,10 +140,8 @@ def retry_payout(payout: Payout) -> Payout:
 
     if payout.status != PayoutStatus.FAILED:
         raise InvalidTransition("Only failed payouts can be retried.")
-    payout.status, payout.last_error = PayoutStatus.PENDING, None
-    db.session.flush()
+    PAYOUT.move(payout, PayoutStatus.PENDING, action="payout.retry", last_error=None)
     jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
-    audit.record("payout.retry", "payout", payout.id)
     return payout
 
 

@@ -22,6 +22,7 @@ from market.core import audit
 from market.core.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from market.core.money import format_fen, yuan_to_fen
 from market.core.timeutil import UTCDateTime, utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments.ledger import ID
 from payments.models import Escrow, EscrowStatus, PayeeAccount, Payout, PayoutKind, PayoutStatus, WebhookEvent
@@ -64,6 +65,9 @@ class StatementLine(db.Model):
     payout_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     imported_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+STATEMENT_LINE = Lifecycle("statement_line", StatementLine, {("unmatched", "assigned"): {ANYONE}})
 
 
 @dataclass(frozen=True)
@@ -204,12 +208,11 @@ def assign_line(line_id: int, reference: str) -> StatementLine:
     if line.status != "unmatched" or line.direction != "CR":
         raise InvalidTransition("Only unmatched incoming lines can be assigned.")
     escrow = get_escrow(reference.strip())
+    # the line moves first: two operators assigning it at once fund the escrow once
+    STATEMENT_LINE.move(line, "assigned", action="bank.line_assign", note=escrow.reference,
+                        escrow_id=escrow.id, outcome=f"assigned to {escrow.reference}")
     record_funding(escrow, line.amount_fen, source=PROVIDER, source_ref=f"line:{line.transaction_id}:assigned",
                    currency=line.currency, from_suspense=True)
-    line.status, line.escrow_id, line.outcome = "assigned", escrow.id, f"assigned to {escrow.reference}"
-    db.session.flush()
-    audit.record("bank.line_assign", "statement_line", line.id, before={"status": "unmatched"},
-                 after={"status": "assigned", "escrow": escrow.reference})
     return line
 
 

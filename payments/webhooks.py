@@ -20,7 +20,7 @@ from market.extensions import db
 from payments import escrow as escrows
 from payments import ledger
 from payments.ledger import DuplicateEntry, Purpose, check_amount, check_currency
-from payments.models import CLOSED_STATUSES, PayIn, WebhookEvent
+from payments.models import CLOSED_STATUSES, PAYIN, PayIn, WebhookEvent
 from payments.payouts import confirm_payout, fail_payout, find_payout
 from payments.providers import get_provider
 from payments.providers.base import EventKind, ProviderEvent, WebhookRejected
@@ -111,6 +111,7 @@ def _payin(provider_name: str, event: ProviderEvent) -> str:
     except DuplicateEntry:
         return "already recorded"
     if payin is not None:
-        payin.status = "succeeded"
+        if payin.status != "succeeded":
+            PAYIN.move(payin, "succeeded", audit_row=False)
         payin.charge_ref = event.charge_ref or payin.charge_ref
     return f"funded {escrow.reference}"

@@ -10,16 +10,20 @@ from sqlalchemy import select
 from market.accounts import normalise
 from market.accounts.labels import ROLE_LABELS
 from market.accounts.models import CompanyRole, Invitation, Membership, User
-from market.accounts.services import NewPerson, _create_user, _validate_person, public_url
+from market.accounts.services import MEMBERSHIP, NewPerson, _create_user, _validate_person, public_url
 from market.core.audit import record
 from market.core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from market.core.mail import send_mail
 from market.core.timeutil import utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 
 INVITABLE_ROLES = (CompanyRole.ADMIN, CompanyRole.SALES, CompanyRole.PURCHASING, CompanyRole.FINANCE,
                    CompanyRole.OWNER)
 
+
+INVITATION = Lifecycle("invitation", Invitation, {("pending", "accepted"): {ANYONE},
+                                                 ("pending", "revoked"): {ANYONE}})
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="invitation")
@@ -91,10 +95,12 @@ def accept(token: str, *, user: User | None = None, person: NewPerson | None = N
     if existing is not None and existing.status == "active":
         raise Conflict("You already belong to this company.")
     if existing is None:
-        existing = Membership(user_id=user.id, company_id=invitation.company_id)
+        existing = Membership(user_id=user.id, company_id=invitation.company_id, status="active")
         db.session.add(existing)
-    existing.role, existing.status = invitation.role, "active"
-    invitation.status, invitation.accepted_by, invitation.accepted_at = "accepted", user.id, utcnow()
+    existing.role = invitation.role
+    INVITATION.move(invitation, "accepted", audit_row=False, accepted_by=user.id, accepted_at=utcnow())
+    if existing.status != "active":
+        MEMBERSHIP.move(existing, "active", audit_row=False)
     db.session.flush()
     record("invitation.accepted", "invitation", invitation.id, actor_user_id=user.id,
            actor_company_id=invitation.company_id, before={"status": "pending"},
@@ -119,7 +125,4 @@ def revoke(actor: Membership, invitation_id: int) -> None:
         raise NotFound("Not found")
     if invitation.status != "pending":
         raise Conflict("This invitation has already been used or withdrawn.")
-    invitation.status = "revoked"
-    db.session.flush()
-    record("invitation.revoked", "invitation", invitation.id, actor_company_id=actor.company_id,
-           before={"status": "pending"}, after={"status": "revoked"})
+    INVITATION.move(invitation, "revoked", actor_company_id=actor.company_id, action="invitation.revoked")

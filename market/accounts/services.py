@@ -27,10 +27,13 @@ from market.accounts.registry import RegistryRecord, current_registry
 from market.core.audit import record
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from market.core.notify import notify_company
+from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 
 MANAGERS = (CompanyRole.OWNER, CompanyRole.ADMIN)
 COMPANY_KINDS = tuple(kind.value for kind in CompanyKind)
+# a join request (pending) becomes a membership when a manager approves it or an invitation is accepted
+MEMBERSHIP = Lifecycle("membership", Membership, {("pending", "active"): {ANYONE}})
 
 
 def public_url(endpoint: str, **values: object) -> str:
@@ -267,9 +270,8 @@ def decide_join_request(actor: Membership, membership_id: int, *, approve: bool,
         raise Conflict("This request has already been decided.")
     if approve:
         _check_role_assignment(actor, role)
-        membership.status, membership.role = "active", role
-        record("membership.approved", "membership", membership.id, actor_company_id=actor.company_id,
-               before={"status": "pending"}, after={"status": "active", "role": role})
+        MEMBERSHIP.move(membership, "active", actor_company_id=actor.company_id, action="membership.approved",
+                        note=f"role={role}", role=role)
     else:
         record("membership.declined", "membership", membership.id, actor_company_id=actor.company_id,
                before={"status": "pending", "user_id": membership.user_id}, after=None)

@@ -27,6 +27,7 @@ from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
+from market.core.transitions import ANYONE, Lifecycle
 from market.core.uploads import write_upload
 from market.extensions import db
 
@@ -39,6 +40,10 @@ class CheckedFile:
     content_type: str
     extension: str
 
+
+P = VerificationRequest
+VERIFICATION = Lifecycle("verification_request", VerificationRequest, {
+    (P.PENDING, P.APPROVED): {ANYONE}, (P.PENDING, P.REJECTED): {ANYONE}, (P.PENDING, P.WITHDRAWN): {ANYONE}})
 
 def _invalid(message: str) -> ValidationFailed:
     return ValidationFailed(message, field_errors={"licence": message})
@@ -111,9 +116,8 @@ def submit_licence(actor: Membership, stream: BinaryIO, original_name: str | Non
         select(VerificationRequest).where(VerificationRequest.company_id == company.id,
                                           VerificationRequest.status == VerificationRequest.PENDING)
     ):
-        earlier.status = VerificationRequest.WITHDRAWN
-        record("verification.withdrawn", "verification_request", earlier.id, actor_company_id=company.id,
-               before={"status": "pending"}, after={"status": "withdrawn"})
+        VERIFICATION.move(earlier, VerificationRequest.WITHDRAWN, actor_company_id=company.id,
+                          action="verification.withdrawn")
     request_ = VerificationRequest(company_id=company.id, stored_name=stored_name,
                                    original_name=(original_name or "")[:200] or None,
                                    content_type=checked.content_type, size_bytes=len(checked.data),
@@ -153,12 +157,11 @@ def approve(operator: User, request_id: int) -> VerificationRequest:
     request_ = _pending(request_id)
     company: Company = request_.company
     before = company.snapshot()
-    request_.status, request_.decided_by, request_.decided_at = VerificationRequest.APPROVED, operator.id, utcnow()
+    VERIFICATION.move(request_, VerificationRequest.APPROVED, actor_user_id=operator.id,
+                      action="verification.approved", decided_by=operator.id, decided_at=utcnow())
     company.verification_level = max(company.verification_level, Verification.L1_VERIFIED)
     company.verified_at = utcnow()
     db.session.flush()
-    record("verification.approved", "verification_request", request_.id, actor_user_id=operator.id,
-           before={"status": "pending"}, after={"status": "approved"})
     record("company.verified", "company", company.id, actor_user_id=operator.id, before=before,
            after=company.snapshot())
     notify_company(company.id, "verification.approved", _("Your company is verified"),
@@ -176,11 +179,9 @@ def reject(operator: User, request_id: int, reason: str) -> VerificationRequest:
     if len(reason) > 500:
         raise ValidationFailed("Use at most 500 characters.", field_errors={"reason": "Use at most 500 characters."})
     request_ = _pending(request_id)
-    request_.status, request_.decided_by, request_.decided_at = VerificationRequest.REJECTED, operator.id, utcnow()
-    request_.reason = reason
-    db.session.flush()
-    record("verification.rejected", "verification_request", request_.id, actor_user_id=operator.id,
-           before={"status": "pending"}, after={"status": "rejected", "reason": reason})
+    VERIFICATION.move(request_, VerificationRequest.REJECTED, actor_user_id=operator.id,
+                      action="verification.rejected", note=reason, decided_by=operator.id, decided_at=utcnow(),
+                      reason=reason)
     notify_company(request_.company_id, "verification.rejected", _("Your business licence was not accepted"),
                    _("Reason: %(reason)s\nPlease upload a new file on your company page.", reason=reason),
                    _company_url(), roles=(CompanyRole.OWNER,))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market.core.errors import DomainError
@@ -65,6 +66,18 @@ def commit() -> None:
     db.session.commit()
 
 
+# deadlock, serialization failure, lock not available, query cancelled by lock_timeout
+CONTENTION_SQLSTATES = frozenset({"40P01", "40001", "55P03", "57014"})
+
+
+def is_contention(exc: OperationalError) -> bool:
+    """Whether the database refused a statement because another transaction holds what it needs."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in CONTENTION_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
@@ -88,6 +101,14 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(429, _("Too many attempts. Please wait a minute and try again."),
                                   code="rate_limited")
         return error_response(status, _(TITLES.get(status, exc.name)), code=exc.name.lower().replace(" ", "_"))
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if is_contention(exc):  # two writers met: the loser retries, nothing was written
+            return error_response(409, _("The system is busy with another change to the same data. "
+                                         "Please try again."), code="busy")
+        return unexpected(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
 
     from market.orders import (  # noqa: F401  (models and job handlers register on import)
         cart_views,
-        escrow_link,
+        escrow_events,
         inspection,
         lifecycle,
         models,
@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
                                  spec_text=spec_text, spec_label=spec_label, settlement_view=settlement_view)
     app.register_blueprint(views.bp)
     app.register_blueprint(api)
-    escrow_link.connect_signals()
+    escrow_events.connect_signals()
 
     @app.cli.command("orders-expire")
     def expire_command() -> None:

@@ -20,11 +20,14 @@ from market.accounts.models import Company, CompanyKind
 from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, ValidationFailed
 from market.core.timeutil import utcnow
+from market.core.transitions import ANYONE, Lifecycle, lock
 from market.extensions import db
 from market.orders import escrow_link
-from market.orders.lifecycle import BUYER, SELLER, SYSTEM, announce, transition
+from market.orders.lifecycle import BUYER, SELLER, SYSTEM, announce, party_of, transition
 from market.orders.models import Contract, TradeOrder
-from market.orders.services import party_of
+
+CONTRACT = Lifecycle("contract", Contract, {("draft", "signed"): {ANYONE}, ("draft", "superseded"): {ANYONE},
+                                            ("signed", "superseded"): {ANYONE}})
 
 AMENDABLE_STATES = ("accepted", "contract_signed", "awaiting_payment", "funded", "in_delivery")
 INSPECTION_METHODS = {
@@ -93,7 +96,7 @@ def effective(order: TradeOrder) -> Contract | None:
 def _new_version(order: TradeOrder, content: dict[str, Any], proposed_by: int | None, note: str | None) -> Contract:
     for older in order.contracts:
         if older.status == "draft":
-            older.status = "superseded"
+            CONTRACT.move(older, "superseded", audit_row=False)
     contract = Contract(order_id=order.id, version=content["version"], content=content,
                         content_sha256=sha256_of(content), proposed_by_company_id=proposed_by, change_note=note,
                         created_at=utcnow())
@@ -117,6 +120,8 @@ def confirm(order: TradeOrder, company_id: int, user_id: int | None, seen_sha256
     """
     party = party_of(order, company_id)
     contract = current(order)
+    if contract is not None:
+        lock(contract)  # both parties confirming at once: the second sees the first's signature
     if contract is None or contract.status != "draft" or party not in (BUYER, SELLER):
         raise InvalidTransition("There is no contract version waiting for your confirmation.")
     if order.state not in AMENDABLE_STATES:
@@ -135,10 +140,10 @@ def confirm(order: TradeOrder, company_id: int, user_id: int | None, seen_sha256
         announce(order, "contract_confirmed", note=f"v{contract.version}", to=(SELLER if party == BUYER else BUYER,))
         db.session.flush()
         return contract
-    contract.status = "signed"
+    CONTRACT.move(contract, "signed", actor_company_id=company_id)
     for older in order.contracts:
         if older is not contract and older.status == "signed":
-            older.status = "superseded"
+            CONTRACT.move(older, "superseded", audit_row=False)
     _apply_terms(order, contract.content)
     if order.state == "accepted":
         transition(order, "contract_signed", party=SYSTEM, actor_company_id=company_id)

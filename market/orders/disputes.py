@@ -21,13 +21,15 @@ from market.core.errors import InvalidTransition, NotFound, ValidationFailed
 from market.core.jobs import enqueue
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
+from market.core.transitions import Lifecycle
 from market.core.uploads import write_upload
 from market.extensions import db
 from market.orders import escrow_link
-from market.orders.lifecycle import BUYER, OPERATOR, SELLER, transition
+from market.orders.lifecycle import BUYER, LOT, OPERATOR, SELLER, party_of, transition
 from market.orders.models import Dispute, TradeOrder
-from market.orders.services import get_lot, party_of
+from market.orders.services import get_lot
 
+DISPUTE = Lifecycle("dispute", Dispute, {("open", "resolved"): {OPERATOR}})
 ALLOWED_TYPES = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}
 MAX_FILES = 5
 OUTCOMES = ("buyer_won", "seller_won", "split")
@@ -79,7 +81,7 @@ def open_dispute(order: TradeOrder, company_id: int, *, reason: str, lot_id: Any
     db.session.add(dispute)
     db.session.flush()
     if lot is not None and lot.state == "inspected":
-        lot.state = "disputed"
+        LOT.move(lot, "disputed", party=party, actor_company_id=company_id)
     escrow_link.freeze_for(order, f"#{dispute.id}: {reason[:200]}")  # the dispute and its reason, in no fixed language
     folder = _evidence_dir(order.id)
     evidence = []
@@ -126,14 +128,15 @@ def resolve(dispute: Dispute, *, operator_user_id: int, payee_fen: int, outcome:
         errors["decision"] = "Explain the decision (at least 10 characters)."
     if errors:
         raise ValidationFailed("Please check the decision.", field_errors=errors)
+    DISPUTE.move(dispute, "resolved", party=OPERATOR, audit_row=False, resolved_at=utcnow(),
+                 resolved_by_user_id=operator_user_id)  # audited with the split below
     escrow_link.resolve_for(order, payee_fen, dispute.id)
     loser = {"buyer_won": order.seller_id, "seller_won": order.buyer_id}.get(outcome)
-    dispute.status, dispute.resolved_at, dispute.resolved_by_user_id = "resolved", utcnow(), operator_user_id
     dispute.outcome, dispute.losing_company_id, dispute.decision = outcome, loser, decision[:4000]
     dispute.payee_fen, dispute.payer_fen = payee_fen, held - payee_fen
     for lot in order.lots:
         if lot.state not in ("accepted", "rejected"):
-            lot.state = "decided"
+            LOT.move(lot, "decided", party=OPERATOR)
     order.settled_fen = sum(lot.released_fen for lot in order.lots) + payee_fen
     record("dispute.resolve", "dispute", dispute.id, after={"outcome": outcome, "payee_fen": payee_fen,
                                                            "payer_fen": held - payee_fen})

@@ -1,10 +1,10 @@
 """Where orders meet escrow (payments/escrow.py). The escrow reference is the order number.
 
 * contract signed → :func:`open_for` opens the escrow; the order awaits payment at ``payments.pay``.
-* ``escrow_funded`` → the order is funded (:func:`_on_funded`).
+* ``escrow_funded`` → the order is funded (receivers in :mod:`market.orders.escrow_events`).
 * a lot is inspected → :func:`arm_lot` arms the escrow's auto-release for the lot's adjusted amount.
 * the buyer accepts a lot → :func:`release_lot`; an auto-release arrives as ``escrow_released`` and
-  accepts the lot on the buyer's behalf (:func:`_on_released`).
+  accepts the lot on the buyer's behalf (:mod:`market.orders.escrow_events`).
 * all lots done → :func:`settle_order` refunds whatever the adjusted amounts left in escrow.
 * dispute → :func:`freeze_for`; the operator's split → :func:`resolve_for`; cancellation → :func:`cancel_for`.
 
@@ -17,12 +17,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import select
 
 from market.core.timeutil import utcnow
-from market.extensions import db
 from payments import escrow as escrow_service
-from payments import signals
 from payments.models import CLOSED_STATUSES, Escrow, EscrowStatus
 
 if TYPE_CHECKING:
@@ -124,41 +121,3 @@ def resolve_for(order: TradeOrder, payee_fen: int, dispute_id: int) -> None:
 
 
 # ---- signal receivers (run inside the payments transaction; they never commit) ----
-
-def _order_for(escrow: Escrow) -> TradeOrder | None:
-    from market.orders.models import TradeOrder
-
-    return db.session.scalars(select(TradeOrder).where(TradeOrder.number == escrow.reference)).first()
-
-
-def _on_funded(escrow: Escrow, **_kwargs: object) -> None:
-    from market.orders.lifecycle import SYSTEM, transition
-
-    order = _order_for(escrow)
-    if order is not None and order.state == "awaiting_payment":
-        transition(order, "funded", party=SYSTEM, actor_company_id=None, note=escrow.provider)
-
-
-def _on_released(escrow: Escrow, amount_fen: int = 0, milestone_ref: str = "", **_kwargs: object) -> None:
-    """Account each release to its lot; an auto-release accepts an inspected lot for the buyer."""
-    from market.core.audit import record
-    from market.orders.services import advance
-
-    order = _order_for(escrow)
-    if order is None:
-        return
-    lot = next((lot for lot in order.lots if lot.reference == milestone_ref), None)
-    if lot is None:
-        return
-    lot.released_fen = (lot.released_fen or 0) + amount_fen
-    if lot.state == "inspected":  # nobody accepted it: this is the auto-release
-        lot.state, lot.accepted_at = "accepted", utcnow()
-        record("lot.auto_accepted", "delivery_lot", lot.id, after={"released_fen": amount_fen})
-        db.session.flush()
-        advance(order)
-
-
-def connect_signals() -> None:
-    """Subscribe once (weak=False: module-level functions live for the process anyway)."""
-    signals.escrow_funded.connect(_on_funded, weak=False)
-    signals.escrow_released.connect(_on_released, weak=False)

@@ -15,15 +15,14 @@ from sqlalchemy import func, select
 from catalog.models import Category
 from catalog.specs import validate_specs
 from market.accounts.models import Company, CompanyKind
-from market.core.audit import record
 from market.core.errors import InvalidTransition, NotFound, ValidationFailed
 from market.core.jobs import handler
 from market.core.timeutil import utcnow
 from market.extensions import db
 from market.orders import escrow_link
-from market.orders.lifecycle import BUYER, SELLER, announce
+from market.orders.lifecycle import BUYER, LOT, SELLER, SYSTEM, announce, party_of
 from market.orders.models import DeliveryLot, InspectionReport, TradeOrder
-from market.orders.services import advance, get_lot, max_quantity, party_of
+from market.orders.services import advance, get_lot, max_quantity
 from market.orders.settlement import settle_lot
 
 # specs a settlement rule cannot do without
@@ -90,11 +89,9 @@ def file_report(order: TradeOrder, company: Company, lot_id: object, *, measured
     db.session.add(report)
     result = settle_lot(lot.line.price_rule, lot.line.unit_price_fen, measured_quantity, values,
                         shipped_quantity=lot.quantity, max_quantity=_payable_room(order, lot))
-    lot.settled_fen, lot.settlement = result.amount_fen, result.as_dict()
-    lot.state, lot.inspected_at = "inspected", utcnow()
-    db.session.flush()
-    record("lot.inspected", "delivery_lot", lot.id, actor_company_id=company.id,
-           after={"measured": values, "settled_fen": result.amount_fen, "rejected": result.rejected})
+    LOT.move(lot, "inspected", actor_company_id=company.id, action="lot.inspected",
+             note=f"settled_fen={result.amount_fen} rejected={result.rejected}",
+             settled_fen=result.amount_fen, settlement=result.as_dict(), inspected_at=utcnow())
     announce(order, "lot_inspected", note=f"{lot.reference}", to=(BUYER, SELLER))
     escrow_link.arm_lot(order, lot)
     advance(order)
@@ -120,11 +117,9 @@ def accept_lot(order: TradeOrder, company_id: int, lot_id: object) -> DeliveryLo
     if lot.state != "inspected" or order.state == "disputed":
         raise InvalidTransition("This lot cannot be accepted now.")
     rejected = bool((lot.settlement or {}).get("rejected"))
-    lot.state, lot.accepted_at = ("rejected" if rejected else "accepted"), utcnow()
-    db.session.flush()
+    LOT.move(lot, "rejected" if rejected else "accepted", party=BUYER, actor_company_id=company_id,
+             action="lot.accepted", accepted_at=utcnow())
     escrow_link.release_lot(order, lot)  # the escrow_released receiver books lot.released_fen
-    record("lot.accepted", "delivery_lot", lot.id, actor_company_id=company_id,
-           after={"settled_fen": lot.settled_fen, "rejected": rejected})
     announce(order, "lot_accepted", note=lot.reference, to=(SELLER,))
     advance(order)
     return lot
@@ -139,6 +134,5 @@ def auto_accept_zero_lot(lot_id: int, inspected_at: str) -> None:
         return
     if lot.order.state == "disputed":
         return
-    lot.state, lot.accepted_at = "rejected", utcnow()
-    record("lot.auto_rejected", "delivery_lot", lot.id, after={"settled_fen": lot.settled_fen})
+    LOT.move(lot, "rejected", party=SYSTEM, action="lot.auto_rejected", accepted_at=utcnow())
     advance(lot.order)

@@ -14,11 +14,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from market.core.audit import record
-from market.core.errors import InvalidTransition
+from market.core.errors import NotFound
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
-from market.orders.models import TradeOrder
+from market.core.transitions import Lifecycle
+from market.orders.models import DeliveryLot, TradeOrder
 
 BUYER, SELLER, OPERATOR, SYSTEM = "buyer", "seller", "operator", "system"
 
@@ -118,9 +118,40 @@ _NOTIFY = {
 }
 
 
+ORDER = Lifecycle("trade_order", TradeOrder, TRANSITIONS, column="state", labels=STATE_LABELS,
+                  snapshot=TradeOrder.snapshot)
+
+# A delivery lot: shipped → delivered → inspected → accepted (or rejected) → settled; a dispute holds it
+# until the operator decides it.
+LOT_TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("shipped", "delivered"): frozenset({BUYER, SELLER, SYSTEM}),
+    ("shipped", "disputed"): frozenset({BUYER, SELLER}),
+    ("delivered", "inspected"): frozenset({BUYER, SELLER, SYSTEM}),
+    ("inspected", "inspected"): frozenset({BUYER, SELLER, SYSTEM}),  # a newer report replaces the last
+    ("delivered", "disputed"): frozenset({BUYER, SELLER}),
+    ("inspected", "accepted"): frozenset({BUYER, SYSTEM}),
+    ("inspected", "rejected"): frozenset({BUYER, SYSTEM}),
+    ("inspected", "disputed"): frozenset({BUYER, SELLER}),
+    ("accepted", "settled"): frozenset({SYSTEM}),
+    ("shipped", "decided"): frozenset({OPERATOR}),
+    ("delivered", "decided"): frozenset({OPERATOR}),
+    ("inspected", "decided"): frozenset({OPERATOR}),
+    ("disputed", "decided"): frozenset({OPERATOR}),
+}
+LOT = Lifecycle("delivery_lot", DeliveryLot, LOT_TRANSITIONS, column="state", labels=LOT_STATE_LABELS)
+
+
+def party_of(order: TradeOrder, company_id: int | None) -> str:
+    """The acting company's side of ``order``; another company's order is a 404."""
+    party = order.party(company_id)
+    if party is None:
+        raise NotFound("Not found")
+    return party
+
+
 def can(order: TradeOrder, to_state: str, party: str) -> bool:
     """Whether ``party`` may move ``order`` to ``to_state`` now (used to show or hide buttons)."""
-    return party in TRANSITIONS.get((order.state, to_state), frozenset())
+    return ORDER.allows(order.state, to_state, party)
 
 
 def allowed_targets(order: TradeOrder, party: str | None) -> list[str]:
@@ -129,28 +160,18 @@ def allowed_targets(order: TradeOrder, party: str | None) -> list[str]:
 
 def transition(order: TradeOrder, to_state: str, *, party: str, actor_company_id: int | None,
                note: str | None = None, url: str | None = None, **fields: Any) -> None:
-    """Move ``order`` to ``to_state`` as ``party``; stamp the time, audit and notify in this transaction.
+    """Move ``order`` to ``to_state`` as ``party`` through the kernel (409 if another request moved it
+    first); then stamp the time, audit and notify in this transaction.
 
     ``fields`` are extra columns set with the move (e.g. ``cancel_reason``).
     """
-    allowed = TRANSITIONS.get((order.state, to_state))
-    if allowed is None or party not in allowed:
-        raise InvalidTransition(
-            "This order cannot go from %(src)s to %(dst)s.",
-            src=_text(STATE_LABELS.get(order.state, order.state)), dst=_text(STATE_LABELS.get(to_state, to_state)),
-        )
-    before = order.snapshot()
-    now = utcnow()
-    order.state = to_state
     stamp = _STAMPS.get(to_state)
     if stamp and getattr(order, stamp) is None:
-        setattr(order, stamp, now)
-    for key, value in fields.items():
-        setattr(order, key, value)
+        fields[stamp] = utcnow()
     if to_state in ("cancelled", "rejected"):
-        order.cancelled_by_company_id = actor_company_id
-    record(f"order.{to_state}", "trade_order", order.id, actor_company_id=actor_company_id,
-           before=before, after=order.snapshot(), note=note)
+        fields["cancelled_by_company_id"] = actor_company_id
+    ORDER.move(order, to_state, party=party, actor_company_id=actor_company_id, note=note,
+               action=f"order.{to_state}", **fields)
     announce(order, to_state, note=note, url=url)
 
 

@@ -46,6 +46,8 @@ class OrderPlacement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("company.id"), nullable=False)
     key: Mapped[str] = mapped_column(String(100), nullable=False)
+    # sha256 of what was asked for: the same key with another body is refused (422), not replayed
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

@@ -8,6 +8,8 @@ a failed placement reserves nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -173,7 +175,7 @@ def place_listing_orders(buyer: Company, requested: list[tuple[int, Decimal]], d
     """
     placement = None
     if key:
-        existing = _claim_key(buyer.id, key)
+        existing = _claim_key(buyer.id, key, _fingerprint(requested, delivery))
         if isinstance(existing, list):
             replay = PlacedOrders(existing)
             replay.replayed = True
@@ -208,13 +210,21 @@ def place_listing_orders(buyer: Company, requested: list[tuple[int, Decimal]], d
     return orders
 
 
-def _claim_key(buyer_id: int, key: str) -> OrderPlacement | list[TradeOrder]:
-    """Claim an idempotency key; if it was used already, the orders placed under it."""
+def _fingerprint(requested: list[tuple[int, Decimal]], delivery: Delivery) -> str:
+    """What a placement asked for: a key reused for a different request is refused, never replayed."""
+    body = {"lines": sorted([listing_id, f"{quantity.normalize():f}"] for listing_id, quantity in requested),
+            "delivery": [delivery.address, delivery.window_start.isoformat(), delivery.window_end.isoformat(),
+                         delivery.po_number, delivery.note, delivery.inspection_agency_id]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _claim_key(buyer_id: int, key: str, fingerprint: str) -> OrderPlacement | list[TradeOrder]:
+    """Claim an idempotency key; if it was used already for the same request, the orders placed under it."""
     key = key.strip()[:100]
     found = db.session.scalars(select(OrderPlacement).where(OrderPlacement.buyer_id == buyer_id,
                                                             OrderPlacement.key == key)).first()
     if found is None:
-        placement = OrderPlacement(buyer_id=buyer_id, key=key)
+        placement = OrderPlacement(buyer_id=buyer_id, key=key, fingerprint=fingerprint)
         try:
             with db.session.begin_nested():  # a concurrent twin inserts the same key: only one wins
                 db.session.add(placement)
@@ -225,6 +235,10 @@ def _claim_key(buyer_id: int, key: str) -> OrderPlacement | list[TradeOrder]:
             return placement
     if found is None:
         raise Conflict("This request is being processed. Please reload in a moment.")
+    if found.fingerprint is not None and found.fingerprint != fingerprint:
+        raise ValidationFailed("This idempotency key was already used for a different request.",
+                               field_errors={"Idempotency-Key": "This idempotency key was already used for a "
+                                                                "different request."})
     return list(db.session.scalars(select(TradeOrder).where(TradeOrder.placement_id == found.id)
                                    .order_by(TradeOrder.id)))
 
@@ -274,16 +288,39 @@ def remove_cart_item(buyer_id: int, item_id: int) -> None:
 
 
 def place_cart(buyer: Company, delivery: Delivery, *, user_id: int | None, key: str | None) -> PlacedOrders:
-    """Check out the whole cart (one order per seller) and empty it."""
-    items = cart_items(buyer.id)
-    orders = place_listing_orders(buyer, [(i.listing_id, i.quantity) for i in items], delivery,
-                                  user_id=user_id, key=key)
-    if orders.replayed:  # the first submission already emptied the cart; keep anything added since
-        return orders
-    for item in items:
-        db.session.delete(item)
-    db.session.flush()
-    return orders
+    """Check out the whole cart (one order per seller) and empty it.
+
+    The cart is claimed first with one ``DELETE … RETURNING``: of several sessions of one company
+    submitting at once, one takes the items and the others find the cart empty, so one cart becomes
+    orders once. A failed placement rolls the delete back with everything else.
+    """
+    if key:
+        replay = _replay(buyer.id, key)
+        if replay is not None:  # the first submission already emptied the cart; keep anything added since
+            return replay
+    claimed = db.session.execute(
+        delete(CartItem).where(CartItem.buyer_id == buyer.id)
+        .returning(CartItem.listing_id, CartItem.quantity).execution_options(synchronize_session=False)
+    ).all()
+    if not claimed:
+        raise Conflict("This cart was already checked out, or is empty.")
+    for item in list(db.session.identity_map.values()):
+        if isinstance(item, CartItem) and item.buyer_id == buyer.id:
+            db.session.expunge(item)
+    requested = sorted((row.listing_id, row.quantity) for row in claimed)
+    return place_listing_orders(buyer, requested, delivery, user_id=user_id, key=key)
+
+
+def _replay(buyer_id: int, key: str) -> PlacedOrders | None:
+    """The orders an earlier placement with ``key`` made, if any (a double click, a retried form)."""
+    found = db.session.scalars(select(OrderPlacement).where(OrderPlacement.buyer_id == buyer_id,
+                                                            OrderPlacement.key == key.strip()[:100])).first()
+    if found is None:
+        return None
+    replay = PlacedOrders(db.session.scalars(select(TradeOrder).where(TradeOrder.placement_id == found.id)
+                                             .order_by(TradeOrder.id)))
+    replay.replayed = True
+    return replay
 
 
 def _check_quantity(listing: Listing, quantity: Decimal) -> None:

@@ -23,7 +23,18 @@ from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
 from market.extensions import db
 from market.orders import escrow_link
-from market.orders.lifecycle import BUYER, HOLDS_STOCK, OPERATOR, SELLER, STATES, SYSTEM, announce, transition
+from market.orders.lifecycle import (
+    BUYER,
+    HOLDS_STOCK,
+    LOT,
+    OPERATOR,
+    SELLER,
+    STATES,
+    SYSTEM,
+    announce,
+    party_of,
+    transition,
+)
 from market.orders.models import DeliveryLot, OrderLine, TradeOrder
 
 HUNDRED = Decimal(100)
@@ -49,13 +60,6 @@ def list_orders(company_id: int, *, tab: str, state: str = "", query: str = "", 
                                 .order_by(TradeOrder.placed_at.desc()).offset((page - 1) * per_page)
                                 .limit(per_page)).all()
     return list(orders), int(total)
-
-
-def party_of(order: TradeOrder, company_id: int | None) -> str:
-    party = order.party(company_id)
-    if party is None:
-        raise NotFound("Not found")
-    return party
 
 
 def accept_order(order: TradeOrder, company_id: int) -> None:
@@ -180,10 +184,9 @@ def confirm_delivery(order: TradeOrder, company_id: int, lot_id: int, delivered_
     if delivered_quantity is not None and (delivered_quantity <= 0 or delivered_quantity > lot.quantity * 2):
         raise ValidationFailed("The weight on arrival is not plausible.",
                                field_errors={"delivered_quantity": "The weight on arrival is not plausible."})
-    lot.state, lot.delivered_at = "delivered", utcnow()
-    lot.delivered_quantity = delivered_quantity if delivered_quantity is not None else lot.quantity
-    record("lot.delivered", "delivery_lot", lot.id, actor_company_id=company_id,
-           after={"delivered_quantity": str(lot.delivered_quantity)})
+    LOT.move(lot, "delivered", party=BUYER, actor_company_id=company_id, action="lot.delivered",
+             delivered_at=utcnow(),
+             delivered_quantity=delivered_quantity if delivered_quantity is not None else lot.quantity)
     announce(order, "lot_delivered", note=lot.reference, to=(SELLER,))
     db.session.flush()
     advance(order)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import Category
 from catalog.specs import validate_spec_ranges, validate_specs
@@ -24,7 +25,9 @@ from market.core.errors import Conflict, InvalidTransition, NotFound, Permission
 from market.core.jobs import enqueue, handler
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
+from market.core.transitions import Lifecycle, lock
 from market.extensions import db
+from market.orders.lifecycle import BUYER, SELLER, SYSTEM
 from market.orders.placement import Delivery, LineSpec, create_order
 from market.orders.settlement import default_rule
 from market.rfq.models import Quote, Rfq, RfqInvitation
@@ -127,12 +130,25 @@ def _rfq_url(rfq: Rfq) -> str | None:
         return None
 
 
+RFQ = Lifecycle("rfq", Rfq, {("open", "closed"): {BUYER, SYSTEM}, ("open", "cancelled"): {BUYER},
+                             ("closed", "awarded"): {BUYER}, ("closed", "cancelled"): {BUYER}})
+QUOTE = Lifecycle("quote", Quote, {("submitted", "withdrawn"): {SELLER}, ("withdrawn", "submitted"): {SELLER},
+                                   ("submitted", "accepted"): {BUYER}, ("submitted", "declined"): {BUYER}})
+
+
 def refresh_status(rfq: Rfq) -> Rfq:
-    """An open RFQ whose deadline passed is closed (its quotes opened) — whoever looks first."""
+    """Write paths: an open RFQ whose deadline passed is closed (its quotes opened) before anything else."""
     if rfq.status == "open" and utcnow() >= rfq.deadline:
-        rfq.status, rfq.opened_at = "closed", rfq.deadline
-        record("rfq.opened", "rfq", rfq.id, note="deadline")
-        db.session.flush()
+        RFQ.move(rfq, "closed", party=SYSTEM, action="rfq.opened", note="deadline", opened_at=rfq.deadline)
+    return rfq
+
+
+def as_of_now(rfq: Rfq) -> Rfq:
+    """Read paths: show an RFQ past its deadline as closed without writing (GET never writes; the
+    ``rfq.open`` job or the next write closes it for real)."""
+    if rfq.status == "open" and utcnow() >= rfq.deadline:
+        set_committed_value(rfq, "status", "closed")
+        set_committed_value(rfq, "opened_at", rfq.deadline)
     return rfq
 
 
@@ -151,7 +167,7 @@ def get_rfq(company: Company | None, rfq_id: object) -> Rfq:
         raise NotFound("Not found")
     if rfq.buyer_id != company.id and not may_quote(rfq, company):
         raise NotFound("Not found")
-    return refresh_status(rfq)
+    return rfq
 
 
 def visible_rfqs(company: Company, *, mine: bool, page: int, per_page: int = 20) -> tuple[list[Rfq], int]:
@@ -169,13 +185,13 @@ def visible_rfqs(company: Company, *, mine: bool, page: int, per_page: int = 20)
     rows = db.session.scalars(stmt.options(selectinload(Rfq.category), selectinload(Rfq.buyer))
                               .order_by(Rfq.deadline if not mine else Rfq.created_at.desc())
                               .offset((page - 1) * per_page).limit(per_page))
-    return [refresh_status(r) for r in rows], total
+    return [as_of_now(r) for r in rows], total
 
 
 def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_fen: int, quantity: Decimal,
                  specs: dict[str, Any], valid_until: datetime, terms: str | None) -> Quote:
     """Submit or revise the seller's sealed quote, until the deadline."""
-    refresh_status(rfq)
+    refresh_status(lock(rfq))  # serialise with closing and awarding: no quote lands after the opening
     if not may_quote(rfq, seller):
         raise PermissionDenied("Only verified sellers (or invited ones) may quote on this request.")
     if rfq.status != "open":
@@ -201,8 +217,9 @@ def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_f
     else:
         quote.revised_at = now
     quote.submitted_by_user_id, quote.unit_price_fen, quote.quantity = user_id, unit_price_fen, quantity
-    quote.specs, quote.valid_until, quote.terms, quote.status = offered, valid_until, (terms or "").strip() or None, \
-        "submitted"
+    quote.specs, quote.valid_until, quote.terms = offered, valid_until, (terms or "").strip() or None
+    if quote.status == "withdrawn":
+        QUOTE.move(quote, "submitted", party=SELLER, audit_row=False)
     db.session.flush()
     # the audit row says a quote was filed, never its price: the audit log is readable by staff
     record("quote.submit", "quote", quote.id, actor_company_id=seller.id, after={"rfq": rfq.id})
@@ -211,11 +228,9 @@ def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_f
 
 def withdraw_quote(rfq: Rfq, seller: Company) -> Quote:
     quote = own_quote(rfq, seller)
-    if quote is None or quote.status != "submitted" or refresh_status(rfq).status != "open":
+    if quote is None or quote.status != "submitted" or refresh_status(lock(rfq)).status != "open":
         raise InvalidTransition("This quote cannot be withdrawn now.")
-    quote.status = "withdrawn"
-    record("quote.withdraw", "quote", quote.id, actor_company_id=seller.id)
-    db.session.flush()
+    QUOTE.move(quote, "withdrawn", party=SELLER, actor_company_id=seller.id, action="quote.withdraw")
     return quote
 
 
@@ -241,9 +256,8 @@ def close_early(rfq: Rfq, buyer: Company) -> Rfq:
     _require_buyer(rfq, buyer)
     if refresh_status(rfq).status != "open":
         raise InvalidTransition("This request is no longer open.")
-    rfq.status, rfq.opened_at = "closed", utcnow()
-    record("rfq.opened", "rfq", rfq.id, actor_company_id=buyer.id, note="closed early")
-    db.session.flush()
+    RFQ.move(rfq, "closed", party=BUYER, actor_company_id=buyer.id, action="rfq.opened", note="closed early",
+             opened_at=utcnow())
     return rfq
 
 
@@ -279,7 +293,7 @@ def _meets(ranges: dict[str, Any], specs: dict[str, Any]) -> dict[str, bool | No
 def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object) -> Any:
     """Award the RFQ: the quote becomes an order (already accepted by its seller) with a draft contract."""
     from market.orders.contracts import draft_first_version
-    from market.orders.lifecycle import SELLER, transition
+    from market.orders.lifecycle import transition
 
     _require_buyer(rfq, buyer)
     if refresh_status(rfq).status != "closed":
@@ -295,16 +309,19 @@ def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object
                     specs=quote.specs, category_id=rfq.category_id, price_rule=rfq.price_rule)
     delivery = Delivery(address=rfq.delivery_place, window_start=rfq.delivery_window_start,
                         window_end=rfq.delivery_window_end)
+    # the RFQ moves first: of an award and a cancel (or two awards) sent together, one wins
+    RFQ.move(rfq, "awarded", party=BUYER, actor_company_id=buyer.id, action="rfq.award",
+             note=f"quote {quote.id}", awarded_quote_id=quote.id)
+    QUOTE.move(quote, "accepted", party=BUYER, actor_company_id=buyer.id)
     order = create_order(buyer, quote.seller, [line], delivery, user_id=user_id, quote_id=quote.id,
                          industry=rfq.category.industry)
     # the quote was the seller's binding offer: the order starts accepted, with its contract drafted
     transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}")
     draft_first_version(order, proposed_by=buyer.id)
-    quote.status, rfq.status, rfq.awarded_quote_id, rfq.order_id = "accepted", "awarded", quote.id, order.id
-    record("rfq.award", "rfq", rfq.id, actor_company_id=buyer.id, after={"quote": quote.id, "order": order.number})
+    rfq.order_id = order.id
     for other in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.id != quote.id,
                                                         Quote.status == "submitted")):
-        other.status = "declined"
+        QUOTE.move(other, "declined", party=BUYER, audit_row=False)
         notify_company(other.seller_id, "rfq.declined", f"RFQ: {rfq.title}",
                        "Another quote was chosen. Thank you for quoting.", _rfq_url(rfq), roles=("sales",))
     db.session.flush()
@@ -317,10 +334,9 @@ def cancel_rfq(rfq: Rfq, buyer: Company, reason: str) -> Rfq:
         raise InvalidTransition("This request can no longer be cancelled.")
     if not (reason or "").strip():
         raise ValidationFailed("Please give a reason.", field_errors={"reason": "Please give a reason."})
-    rfq.status = "cancelled"
-    record("rfq.cancel", "rfq", rfq.id, actor_company_id=buyer.id, note=reason[:300])
+    RFQ.move(rfq, "cancelled", party=BUYER, actor_company_id=buyer.id, action="rfq.cancel", note=reason[:300])
     for quote in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status == "submitted")):
-        quote.status = "declined"
+        QUOTE.move(quote, "declined", party=BUYER, audit_row=False)
         notify_company(quote.seller_id, "rfq.cancelled", f"RFQ: {rfq.title}", reason[:300], None, roles=("sales",))
     db.session.flush()
     return rfq

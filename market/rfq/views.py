@@ -81,7 +81,7 @@ def new():  # type: ignore[no-untyped-def]
 @require_company()
 def detail(rfq_id: int):  # type: ignore[no-untyped-def]
     company = acting_company()
-    rfq = services.get_rfq(company, rfq_id)
+    rfq = services.as_of_now(services.get_rfq(company, rfq_id))
     context: dict[str, object] = {"rfq": rfq, "company": company, "now": utcnow()}
     if rfq.buyer_id == company.id:
         context["is_buyer"] = True
