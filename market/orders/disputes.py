@@ -64,6 +64,7 @@ def open_dispute(order: TradeOrder, company_id: int, *, reason: str, lot_id: Any
     party = party_of(order, company_id)
     if party not in (BUYER, SELLER):
         raise NotFound("Not found")
+    escrow_link.lock_for(order)
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValidationFailed("Describe the problem (at least 10 characters).",
@@ -117,6 +118,7 @@ def resolve(dispute: Dispute, *, operator_user_id: int, payee_fen: int, outcome:
     if dispute.status != "open":
         raise InvalidTransition("This dispute is already decided.")
     order = dispute.order
+    escrow_link.lock_for(order)
     held = escrow_link.held_fen(order)
     errors = {}
     if outcome not in OUTCOMES:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from market.core.timeutil import utcnow
+from market.core.transitions import lock
 from payments import escrow as escrow_service
 from payments.models import CLOSED_STATUSES, Escrow, EscrowStatus
 
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
 
 def escrow_of(order: TradeOrder) -> Escrow | None:
     return escrow_service.find_escrow(order.number) if order.number else None
+
+
+def lock_for(order: TradeOrder) -> None:
+    """Lock the order's escrow row before moving the order, on every path that touches both.
+
+    Payments arrive escrow-first (the webhook locks the escrow, then funds the order); an order service
+    that moved the order first and the escrow second could deadlock against it on PostgreSQL. One lock
+    order for everyone: escrow, then order.
+    """
+    escrow = escrow_of(order)
+    if escrow is not None:
+        lock(escrow)
 
 
 def pay_url(order: TradeOrder) -> str | None:

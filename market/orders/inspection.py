@@ -113,6 +113,7 @@ def accept_lot(order: TradeOrder, company_id: int, lot_id: object) -> DeliveryLo
     """The buyer accepts the inspection: the adjusted amount is released (a rejected lot pays nothing)."""
     if party_of(order, company_id) != BUYER:
         raise InvalidTransition("Only the buyer accepts a lot.")
+    escrow_link.lock_for(order)
     lot = get_lot(order, lot_id)
     if lot.state != "inspected" or order.state == "disputed":
         raise InvalidTransition("This lot cannot be accepted now.")

@@ -21,6 +21,7 @@ from market.core.errors import Conflict, InvalidTransition, NotFound, Validation
 from market.core.jobs import enqueue, every, handler
 from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
+from market.core.transitions import StaleState
 from market.extensions import db
 from market.orders import escrow_link
 from market.orders.lifecycle import (
@@ -82,11 +83,17 @@ def reject_order(order: TradeOrder, company_id: int, reason: str) -> None:
         _release_stock(order)
 
 
-def cancel_order(order: TradeOrder, company_id: int | None, reason: str, *, party: str | None = None) -> None:
+def cancel_order(order: TradeOrder, company_id: int | None, reason: str, *, party: str | None = None,
+                 seen_state: str | None = None) -> None:
     """Cancel by a party (rules in the transition table), by an operator, or by the system (expiry).
 
-    Gives the stock back and closes the escrow (refunding anything paid in).
+    Gives the stock back and closes the escrow (refunding anything paid in). ``seen_state`` is the state
+    the person saw when they chose to cancel: if the other side moved the order meanwhile (the seller
+    accepted it), the cancel is refused (409) so they decide again on what is true now.
     """
+    escrow_link.lock_for(order)
+    if seen_state is not None and seen_state != order.state:
+        raise StaleState()
     reason = _reason(reason)
     party = party or party_of(order, company_id)
     holds = order.state in HOLDS_STOCK

@@ -82,7 +82,8 @@ def reject(order_id: int):  # type: ignore[no-untyped-def]
 @require_company("sales", "purchasing")
 def cancel(order_id: int):  # type: ignore[no-untyped-def]
     order = _order(order_id)
-    services.cancel_order(order, acting_company().id, request.form.get("reason", ""))
+    services.cancel_order(order, acting_company().id, request.form.get("reason", ""),
+                          seen_state=request.form.get("seen_state") or None)
     return _back(order, _("Order cancelled."))
 
 
