@@ -22,7 +22,7 @@ from market.accounts.forms import (
 )
 from market.accounts.labels import KIND_LABELS
 from market.core.errors import DomainError
-from market.core.http import commit
+from market.core.http import commit, translate
 from market.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -38,7 +38,7 @@ def show_errors(form: Any, exc: DomainError) -> None:
         else:
             flash(_(message), "error")
     if not exc.field_errors:
-        flash(_(exc.message, **{k: v for k, v in exc.detail.items() if isinstance(v, str | int)}), "error")
+        flash(translate(exc.message, **exc.detail), "error")
 
 
 def safe_next(default: str) -> str:

@@ -15,9 +15,10 @@ from market.accounts.models import Company
 from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.money import round_half_up
+from market.core.validation import parse
 from market.extensions import db
 from market.orders import contracts, placement
-from market.orders.forms import delivery_from, parse_int, parse_quantity
+from market.orders.forms import CartAddForm, delivery_from, parse_quantity
 from market.orders.views import bp
 
 
@@ -45,8 +46,8 @@ def cart():  # type: ignore[no-untyped-def]
 @bp.post("/cart/add")
 @require_company()
 def cart_add():  # type: ignore[no-untyped-def]
-    placement.add_to_cart(acting_company(), parse_int(request.form.get("listing_id"), "listing_id"),
-                          parse_quantity(request.form.get("quantity")))
+    form = parse(CartAddForm, request.form)
+    placement.add_to_cart(acting_company(), form.listing_id, form.quantity)
     commit()
     flash(_("Added to your cart."), "success")
     return redirect(url_for("orders.cart"))

@@ -12,13 +12,14 @@ from catalog.models import Category
 from market.accounts.context import acting_company, require_company
 from market.accounts.models import User
 from market.core.errors import ValidationFailed
-from market.core.http import commit
+from market.core.http import commit, translate
 from market.core.notify import Notification
+from market.core.validation import parse
 from market.extensions import db
 from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
 from market.orders.contract_text import sections
-from market.orders.forms import parse_date, parse_fen, parse_int, parse_quantity, parse_tolerance
+from market.orders.forms import InspectionForm, parse_date, parse_fen, parse_int, parse_quantity, parse_tolerance
 from market.orders.lifecycle import STATES, allowed_targets
 from market.orders.models import TradeOrder
 
@@ -207,15 +208,14 @@ def inspect(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         measured = {a["key"]: request.form.get(f"specs.{a['key']}", "") for a in schema}
         try:
+            form = parse(InspectionForm, request.form)
             inspection.file_report(order, acting_company(), lot.id, measured=measured,
-                                   measured_quantity=parse_quantity(request.form.get("measured_quantity"),
-                                                                    "measured_quantity"),
-                                   user_id=current_user.id, certificate_no=request.form.get("certificate_no"),
-                                   method=request.form.get("method"), note=request.form.get("note"))
+                                   measured_quantity=form.measured_quantity, user_id=current_user.id,
+                                   certificate_no=form.certificate_no, method=form.method, note=form.note or None)
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.field_errors
-            flash(_(exc.message), "error")
+            flash(translate(exc.message), "error")
             return render_template("orders/inspection.html", order=order, lot=lot, schema=schema,
                                    errors=errors, form=request.form), 422
         return _back(order, _("Inspection report filed."))
