@@ -14,7 +14,7 @@ from market.accounts.models import User
 from market.core.errors import ValidationFailed
 from market.core.http import commit, translate
 from market.core.notify import Notification
-from market.core.validation import parse
+from market.core.validation import Id, OptionalId, Page, parse, parse_value
 from market.extensions import db
 from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
@@ -43,7 +43,7 @@ def index():  # type: ignore[no-untyped-def]
     tab = request.args.get("tab", "buying")
     state = request.args.get("state", "")
     query = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     orders, total = services.list_orders(acting_company().id, tab=tab, state=state, query=query, page=page,
                                          per_page=PER_PAGE)
     return render_template("orders/index.html", orders=orders, tab=tab, state=state, q=query, page=page,
@@ -98,7 +98,8 @@ def close(order_id: int):  # type: ignore[no-untyped-def]
 # ---- contract ----
 
 def _contract_version(order: TradeOrder):  # type: ignore[no-untyped-def]
-    version = request.args.get("version", type=int)
+    raw = request.args.get("version", "")
+    version = parse_value(Id, raw, "version") if raw.strip() else None
     chosen = next((c for c in order.contracts if c.version == version), None) if version else \
         contracts.current(order)
     if chosen is None:
@@ -160,7 +161,8 @@ def propose_contract_change(order_id: int):  # type: ignore[no-untyped-def]
     if form.get("delivery_window_end"):
         changes["window_end"] = parse_date(form["delivery_window_end"], "delivery_window_end", end_of_day=True)
     if "inspection_agency_id" in form:
-        changes["inspection_agency_id"] = form.get("inspection_agency_id") or None
+        changes["inspection_agency_id"] = parse_value(OptionalId, form.get("inspection_agency_id"),
+                                                      "inspection_agency_id")
     if form.get("quantity_tolerance_pct"):
         changes["quantity_tolerance_pct"] = parse_tolerance(form["quantity_tolerance_pct"])
     contracts.propose_change(order, acting_company().id, changes, form.get("note", ""))
@@ -256,7 +258,7 @@ def evidence(order_id: int, name: str):  # type: ignore[no-untyped-def]
 @bp.get("/notifications")
 @require_company()
 def notifications():  # type: ignore[no-untyped-def]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     stmt = select(Notification).where(Notification.user_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = db.session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())

@@ -48,7 +48,8 @@ def test_operator_and_regulator_browse_with_filters(app, db):
     # malformed filters are refused at the edge, each field named (never a 500)
     refused = client.get("/supervision/audit?date_from=yesterday&page=abc")
     assert refused.status_code == 422
-    assert "date_from" in refused.get_data(as_text=True) and "page" in refused.get_data(as_text=True)
+    assert "date_from" in refused.get_data(as_text=True)
+    assert "page" in refused.get_data(as_text=True)
 
 
 def test_company_users_cannot_see_the_audit_log(app, db):
