@@ -103,10 +103,15 @@ def _visible_listing(listing_id: int) -> Listing:
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):  # type: ignore[no-untyped-def]
     """The listing page, rendered from the category's spec schema."""
+    return listing_page(listing_id)
+
+
+def listing_page(listing_id: int, status: int = 200, **extra: Any):  # type: ignore[no-untyped-def]
+    """The listing page; ``extra`` carries the order form's errors and input when it is shown again."""
     item = _visible_listing(listing_id)
     schema = item.category.effective_schema()
     return render_template("catalog/listing.html", listing=item, schema=schema,
-                           is_owner=item.seller_id == acting_company_id())
+                           is_owner=item.seller_id == acting_company_id(), **extra), status
 
 
 @bp.get("/companies/<int:company_id>/store")

@@ -90,9 +90,10 @@ def loads_bounded(data: bytes) -> Any:
 
 # ---- the guard ----
 
-def _refuse_controls(values: Any, where: str) -> None:
-    for key, value in values.items(multi=True) if hasattr(values, "items") else values:
-        if has_control_chars(key) or (isinstance(value, str) and has_control_chars(value)):
+def _refuse_controls(values: Any, where: str, *, multiline: bool) -> None:
+    for key, value in values.items(multi=True):
+        if has_control_chars(key, multiline=False) or (isinstance(value, str)
+                                                       and has_control_chars(value, multiline=multiline)):
             name = key if not has_control_chars(key) else where
             raise BadRequest("Some input contains characters that are not allowed.",
                              field_errors={name: "Contains characters that are not allowed (control characters)."})
@@ -100,15 +101,15 @@ def _refuse_controls(values: Any, where: str) -> None:
 
 def guard_request() -> None:
     """Runs before every view (see module docstring)."""
-    _refuse_controls(request.args, "query")
+    _refuse_controls(request.args, "query", multiline=False)  # a query string has no multi-line value
     for key, value in (request.view_args or {}).items():
-        if isinstance(value, str) and has_control_chars(value):
+        if isinstance(value, str) and has_control_chars(value, multiline=False):
             raise BadRequest("Some input contains characters that are not allowed.",
                              field_errors={key: "Contains characters that are not allowed (control characters)."})
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
     if request.mimetype in FORM_TYPES:
-        _refuse_controls(request.form, "form")
+        _refuse_controls(request.form, "form", multiline=True)  # textareas; typed models refine per field
         return
     length = request.content_length
     limit = int(current_app.config.get("JSON_MAX_BYTES", DEFAULT_JSON_MAX_BYTES))

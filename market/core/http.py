@@ -34,7 +34,7 @@ TITLES = {
 
 def wants_json() -> bool:
     """JSON for the API and for clients that prefer it over HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.is_json:  # API calls and JSON bodies (webhooks)
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
     return best in {"application/json", "application/problem+json"}

@@ -174,7 +174,9 @@ def safe_redirect_target(value: Any) -> str | None:
     """A same-site relative path, or None: no scheme or host, no control characters, no ``//`` or ``\\``."""
     if not isinstance(value, str) or not value or len(value) > 500:
         return None
-    if has_control_chars(value) or "\\" in value or not value.startswith("/") or value.startswith("//"):
+    if has_control_chars(value, multiline=False) or "\\" in value:
+        return None
+    if not value.startswith("/") or value.startswith("//"):
         return None
     return value
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from market.core.errors import ValidationFailed
 from market.core.timeutil import SHANGHAI
@@ -41,6 +41,10 @@ REQUIRED = "This field is required."
 def _required(raw: Any, field: str) -> None:
     if raw is None or str(raw).strip() == "":
         raise ValidationFailed("Please check the highlighted fields.", field_errors={field: REQUIRED})
+
+
+def _blank(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 def to_moment(day: date, *, end_of_day: bool = False) -> datetime:
@@ -125,6 +129,12 @@ class OrderRequest(DeliveryForm):
     """``POST /api/v1/orders``: 1 to 50 lines and the delivery block."""
 
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)]
+
+
+class DisputeForm(FormModel):
+    reason: Text(4000, multiline=True) = ""
+    lot_id: OptionalId = None
+    claimed: Annotated[Yuan | None, BeforeValidator(_blank)] = None
 
 
 class InspectionForm(FormModel):

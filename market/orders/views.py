@@ -14,12 +14,19 @@ from market.accounts.models import User
 from market.core.errors import ValidationFailed
 from market.core.http import commit, translate
 from market.core.notify import Notification
-from market.core.validation import Id, OptionalId, Page, parse, parse_value
+from market.core.validation import Id, OptionalId, Page, parse, parse_value, yuan_fen
 from market.extensions import db
 from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
 from market.orders.contract_text import sections
-from market.orders.forms import InspectionForm, parse_date, parse_fen, parse_int, parse_quantity, parse_tolerance
+from market.orders.forms import (
+    DisputeForm,
+    InspectionForm,
+    parse_date,
+    parse_int,
+    parse_quantity,
+    parse_tolerance,
+)
 from market.orders.lifecycle import STATES, allowed_targets
 from market.orders.models import TradeOrder
 
@@ -237,13 +244,17 @@ def accept_lot(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
 def dispute(order_id: int):  # type: ignore[no-untyped-def]
     order = _order(order_id)
     if request.method == "POST":
-        claimed = request.form.get("claimed", "").strip()
-        disputes.open_dispute(order, acting_company().id, reason=request.form.get("reason", ""),
-                              lot_id=request.form.get("lot_id") or None,
-                              claimed_fen=parse_fen(claimed, "claimed") if claimed else None,
-                              files=request.files.getlist("evidence"))
+        try:
+            form = parse(DisputeForm, request.form)
+            disputes.open_dispute(order, acting_company().id, reason=form.reason, lot_id=form.lot_id,
+                                  claimed_fen=yuan_fen(form.claimed) if form.claimed is not None else None,
+                                  files=request.files.getlist("evidence"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = {("claimed" if k == "claimed_fen" else k): v for k, v in exc.field_errors.items()}
+            return render_template("orders/dispute.html", order=order, errors=errors, form=request.form), exc.status
         return _back(order, _("Dispute opened; the escrow is frozen until an operator decides."))
-    return render_template("orders/dispute.html", order=order)
+    return render_template("orders/dispute.html", order=order, errors={}, form={})
 
 
 @bp.get("/orders/<int:order_id>/evidence/<name>")

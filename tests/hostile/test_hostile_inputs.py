@@ -297,8 +297,8 @@ def test_every_route_has_a_strategy(app: Flask) -> None:
     assert not stale, f"strategies for routes that no longer exist: {stale}"
 
 
-EXAMPLES = 6
-SWEEP = ("abc", "1e308", str(2**31), "9999-12-31", "%(x)s 50%")
+EXAMPLES = 5
+SWEEP = ("abc", "1e308", str(2**31), "9999-12-31", "%(x)s 50%", "/ok\r\nSet-Cookie: x=1")
 
 
 def test_hostile_input_never_500_and_refusals_change_nothing(app: Flask) -> None:
