@@ -15,6 +15,7 @@ from catalog.views import bp
 from market.accounts.context import require_platform_role
 from market.core.errors import ValidationFailed
 from market.core.http import commit
+from market.core.validation import OptionalId, parse_value
 from market.extensions import db
 
 
@@ -31,10 +32,7 @@ def _page(errors: dict[str, str] | None = None, status: int = 200, edit_id: int 
 @bp.get("/operator/categories")
 @require_platform_role("operator")
 def admin_categories():  # type: ignore[no-untyped-def]
-    try:
-        edit_id = int(request.args["edit"]) if request.args.get("edit") else None
-    except ValueError:
-        edit_id = None
+    edit_id = parse_value(OptionalId, request.args.get("edit"), "edit")
     return _page(edit_id=edit_id)
 
 
@@ -44,7 +42,8 @@ def admin_add_category():  # type: ignore[no-untyped-def]
     form = request.form
     try:
         category = service.add_category(slug=form.get("slug", ""), name_zh=form.get("name_zh", ""),
-                                        name_en=form.get("name_en", ""), parent_id=form.get("parent_id") or None,
+                                        name_en=form.get("name_en", ""),
+                                        parent_id=parse_value(OptionalId, form.get("parent_id"), "parent_id"),
                                         industry=form.get("industry", ""), actor_user_id=current_user.id)
     except ValidationFailed as exc:
         db.session.rollback()
@@ -80,7 +79,8 @@ def admin_rename_category(category_id: int):  # type: ignore[no-untyped-def]
 @require_platform_role("operator")
 def admin_move_category(category_id: int):  # type: ignore[no-untyped-def]
     return _edit_category(category_id, lambda category: service.move_category(
-        category, request.form.get("parent_id"), actor_user_id=current_user.id), _("Category moved."))
+        category, parse_value(OptionalId, request.form.get("parent_id"), "parent_id"), actor_user_id=current_user.id),
+        _("Category moved."))
 
 
 @bp.post("/operator/categories/<int:category_id>/schema")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from werkzeug.datastructures import MultiDict
 
 from catalog.models import Listing
 from catalog.specs import normalise_type
+from market.core.validation import FormModel, Id, Text
 
 TIER_ROWS = 4
 FIELDS = ("title_zh", "title_en", "description_zh", "description_en", "unit", "unit_price", "min_order_quantity",
@@ -32,6 +34,14 @@ def listing_form_data(form: MultiDict[str, str], schema: list[dict[str, Any]], c
         for n in range(TIER_ROWS)
     ]
     return data
+
+
+class BulkForm(FormModel):
+    """Pause or republish several listings (``ids`` are the ticked rows)."""
+
+    ids: Annotated[tuple[Id, ...], Field(max_length=200)] = ()
+    action: Text(20) = ""
+    status: Text(20) = ""
 
 
 def quantity_text(value: Decimal) -> str:

@@ -12,12 +12,13 @@ from sqlalchemy.orm import selectinload
 
 from catalog import categories as category_service
 from catalog import media, services
-from catalog.forms import TIER_ROWS, form_values, listing_form_data, values_from_form
+from catalog.forms import TIER_ROWS, BulkForm, form_values, listing_form_data, values_from_form
 from catalog.models import Listing, ListingStatus
 from catalog.views import bp
 from market.accounts.context import acting_company, acting_company_id, require_company
 from market.core.errors import ValidationFailed
 from market.core.http import commit
+from market.core.validation import Page, parse, parse_value, safe_redirect_target
 from market.extensions import db
 
 SELLER_ROLES = ("sales",)
@@ -40,10 +41,7 @@ def my_listings():  # type: ignore[no-untyped-def]
     query = select(Listing).where(Listing.seller_id == acting_company_id())
     if status in STATUSES:
         query = query.where(Listing.status == status)
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 1000))
-    except ValueError:
-        page = 1
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = list(db.session.scalars(query.options(selectinload(Listing.category))
                                     .order_by(Listing.updated_at.desc(), Listing.id.desc())
@@ -58,15 +56,15 @@ def my_listings():  # type: ignore[no-untyped-def]
 @bp.post("/my/listings/bulk")
 @require_company(*SELLER_ROLES)
 def bulk_listings():  # type: ignore[no-untyped-def]
-    action = request.form.get("action", "")
-    changed, skipped = services.bulk_change_status(acting_company_id(), request.form.getlist("ids"), action,
+    form = parse(BulkForm, request.form)
+    changed, skipped = services.bulk_change_status(acting_company_id(), list(form.ids), form.action,
                                                    actor_user_id=current_user.id)
     commit()
     flash(_("%(n)s listings updated.", n=len(changed)), "success")
     if skipped:
         flash(_("%(n)s listings were skipped: the action does not apply to their status.", n=len(skipped)),
               "warning")
-    return redirect(url_for("catalog.my_listings", status=request.form.get("status") or None))
+    return redirect(url_for("catalog.my_listings", status=form.status or None))
 
 
 def _render_form(category: Any, listing: Listing | None, values: dict[str, Any],
@@ -141,7 +139,8 @@ def change_listing_status(listing_id: int):  # type: ignore[no-untyped-def]
     services.change_status(listing, request.form.get("action", ""), actor_user_id=current_user.id)
     commit()
     flash(_("Listing status: %(status)s.", status=_(listing.status)), "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/my/")
+    target = safe_redirect_target(request.form.get("next"))
+    return redirect(target if target and target.startswith("/my/")
                     else url_for("catalog.edit_listing", listing_id=listing_id))
 
 

@@ -19,6 +19,7 @@ from catalog.search import get_index
 from catalog.search.params import SearchParams, parse_search_args
 from market.accounts.context import acting_company_id
 from market.accounts.models import Company
+from market.core.validation import Page, parse_value
 from market.extensions import db
 
 bp = Blueprint("catalog", __name__)
@@ -102,10 +103,15 @@ def _visible_listing(listing_id: int) -> Listing:
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):  # type: ignore[no-untyped-def]
     """The listing page, rendered from the category's spec schema."""
+    return listing_page(listing_id)
+
+
+def listing_page(listing_id: int, status: int = 200, **extra: Any):  # type: ignore[no-untyped-def]
+    """The listing page; ``extra`` carries the order form's errors and input when it is shown again."""
     item = _visible_listing(listing_id)
     schema = item.category.effective_schema()
     return render_template("catalog/listing.html", listing=item, schema=schema,
-                           is_owner=item.seller_id == acting_company_id())
+                           is_owner=item.seller_id == acting_company_id(), **extra), status
 
 
 @bp.get("/companies/<int:company_id>/store")
@@ -114,10 +120,7 @@ def storefront(company_id: int):  # type: ignore[no-untyped-def]
     company = db.session.get(Company, company_id)
     if company is None or company.status != "active":
         abort(404)
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 1000))
-    except ValueError:
-        page = 1
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     base = select(Listing).where(Listing.seller_id == company.id, Listing.status == ListingStatus.PUBLISHED)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     items = list(db.session.scalars(base.options(*CARD_LOADS).order_by(Listing.published_at.desc(), Listing.id.desc())

@@ -12,7 +12,7 @@ from flask import Flask, session
 from flask_babel import get_locale
 
 from market.config import PROJECT_ROOT, load_config
-from market.core import http
+from market.core import edge, http
 from market.core.money import format_fen
 from market.core.timeutil import to_local
 from market.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     http.register_error_handlers(app)
+    edge.init_app(app)
     _register_template_helpers(app)
 
     from market.core import audit, commands, jobs, mail, notify  # noqa: F401  (kernel tables and job handlers)

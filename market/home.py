@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from market.core.validation import safe_redirect_target
 from market.extensions import db
 
 bp = Blueprint("home", __name__)
@@ -26,10 +27,12 @@ def switch_language(code: str):  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
-    target = request.args.get("next") or request.referrer or url_for("home.index")
-    if urlsplit(target).netloc not in ("", request.host):  # no open redirect
-        target = url_for("home.index")
-    return redirect(target)
+    target = safe_redirect_target(request.args.get("next"))
+    if target is None and request.referrer:  # the page the switch was clicked on, if it is ours
+        parts = urlsplit(request.referrer)
+        if parts.netloc in ("", request.host):
+            target = safe_redirect_target(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return redirect(target or url_for("home.index"))
 
 
 @bp.get("/healthz")

@@ -13,6 +13,7 @@ from market.core.actor import current_company_id, require_company, require_platf
 from market.core.errors import DomainError, NotFound, ValidationFailed
 from market.core.http import commit, problem
 from market.core.money import yuan_to_fen
+from market.core.validation import Page, parse_value
 from market.extensions import csrf, db
 from payments import escrow as escrows
 from payments import ledger, payouts, reconcile, statements
@@ -27,7 +28,7 @@ PAGE_SIZE = 25
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return parse_value(Page, request.args.get("page", "1"), "page")
 
 
 @bp.post("/payments/webhooks/<provider>")
@@ -39,7 +40,8 @@ def webhook(provider: str):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         db.session.rollback()
         log.warning("webhook %s refused (%s): %s", provider, exc.status, exc.message)
-        return problem(exc.status, exc.message, code=exc.code)
+        return problem(exc.status, exc.message, code=exc.code,
+                       **({"errors": exc.field_errors} if exc.field_errors else {}))
     commit()
     return {"received": outcomes}
 
@@ -154,7 +156,7 @@ def upload_statement():  # type: ignore[no-untyped-def]
     return redirect(url_for("payments.operator_console"))
 
 
-@bp.post("/payments/operator/lines/<int:line_id>/assign")
+@bp.post("/payments/operator/lines/<bigint:line_id>/assign")
 @require_platform_role("operator")
 def assign_line(line_id: int):  # type: ignore[no-untyped-def]
     statements.assign_line(line_id, request.form.get("reference", ""))
@@ -193,7 +195,7 @@ def resolve(reference: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("payments.operator_console", status="frozen"))
 
 
-@bp.post("/payments/operator/payouts/<int:payout_id>/retry")
+@bp.post("/payments/operator/payouts/<bigint:payout_id>/retry")
 @require_platform_role("operator")
 def retry(payout_id: int):  # type: ignore[no-untyped-def]
     payout = db.session.get(Payout, payout_id)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from market.core.validation import FEN_MAX, BigId, JsonModel, Text, field_errors, has_control_chars
 from market.extensions import db
 from payments import escrow as escrows
 from payments import ledger
@@ -37,11 +40,42 @@ def receive(provider_name: str, body: bytes, headers: Mapping[str, str]) -> list
     except WebhookRejected as exc:
         log.warning("webhook rejected from %s: %s", provider_name, exc.message)
         raise
+    for event in events:
+        check_event(event)
     try:
         payload: dict[str, Any] = json.loads(body)
     except ValueError:
         payload = {}
+    if not isinstance(payload, dict) or has_control_chars(json.dumps(payload, ensure_ascii=False)):
+        payload = {}  # stored for the operator; NUL and friends never reach a text/JSON column
     return [apply_event(provider_name, event, payload if len(events) == 1 else {}) for event in events]
+
+
+class NeutralEvent(JsonModel):
+    """The bounds of a rail's event once its provider parsed it (whatever the rail sent)."""
+
+    event_id: Text(120, min_length=1)
+    object_ref: Text(255) = ""
+    amount_fen: Annotated[int, Field(ge=-FEN_MAX, le=FEN_MAX, strict=True)] = 0
+    currency: Text(8) = "CNY"
+    reference: Text(64) = ""
+    payout_id: BigId | None = None
+    payout_code: Text(64) = ""
+    charge_ref: Text(255) | None = None
+    raw_type: Text(120) = ""
+
+
+def check_event(event: ProviderEvent) -> None:
+    """Refuse (400, nothing written) an event whose fields are out of bounds: control characters, ids
+    past BIGINT, amounts past any order — a validly signed payload is still input."""
+    fields = {name: getattr(event, name) for name in NeutralEvent.model_fields}
+    try:
+        NeutralEvent.model_validate(fields)
+    except PydanticError as exc:
+        raise WebhookRejected("Unreadable event.", field_errors=field_errors(exc)) from None
+    for value in event.detail.values():
+        if isinstance(value, str) and has_control_chars(value):
+            raise WebhookRejected("Unreadable event.")
 
 
 def apply_event(provider_name: str, event: ProviderEvent, payload: dict[str, Any] | None = None) -> str:

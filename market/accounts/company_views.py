@@ -12,8 +12,9 @@ from market.accounts import auth, invites, regions, services, verification
 from market.accounts.context import acting_membership, require_company
 from market.accounts.forms import AcceptInviteForm, InviteForm, ProfileForm, region_choices
 from market.accounts.views import bp, show_errors
-from market.core.errors import DomainError, NotFound
+from market.core.errors import DomainError
 from market.core.http import commit
+from market.core.validation import Id, parse_value
 
 
 def _profile_form(company) -> ProfileForm:  # type: ignore[no-untyped-def]
@@ -132,10 +133,7 @@ def revoke_invite(invitation_id: int) -> Response:
 @login_required
 def switch_company() -> Response:
     """Act for another company the user belongs to (an unknown or foreign id is a 404)."""
-    try:
-        company_id = int(request.form.get("company_id", ""))
-    except ValueError:
-        raise NotFound("Not found") from None
+    company_id = parse_value(Id, request.form.get("company_id", ""), "company_id")
     membership = services.active_membership(current_user.id, company_id)
     session["company_id"] = company_id
     flash(_("You now act for %(company)s.", company=membership.company.name_zh), "success")

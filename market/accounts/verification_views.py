@@ -15,6 +15,7 @@ from market.accounts.views import bp, show_errors
 from market.core.errors import DomainError, NotFound, ValidationFailed
 from market.core.http import commit
 from market.core.tenancy import get_owned
+from market.core.validation import Page, parse_value
 from market.extensions import db
 
 PER_PAGE = 20
@@ -53,8 +54,8 @@ class _Empty:
 @bp.get("/operator/verification")
 @require_platform_role("operator")
 def verification_queue():  # type: ignore[no-untyped-def]
-    page = db.paginate(verification.pending_query(), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                       error_out=False)
+    number = parse_value(Page, request.args.get("page", "1"), "page")
+    page = db.paginate(verification.pending_query(), page=number, per_page=PER_PAGE, error_out=False)
     lookups = {item.id: registry.current_registry().lookup(item.company.uscc) for item in page.items}
     return render_template("accounts/verification_queue.html", page=page, lookups=lookups, reject_form=RejectForm())
 

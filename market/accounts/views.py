@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -22,7 +21,8 @@ from market.accounts.forms import (
 )
 from market.accounts.labels import KIND_LABELS
 from market.core.errors import DomainError
-from market.core.http import commit
+from market.core.http import commit, translate
+from market.core.validation import safe_redirect_target
 from market.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -38,15 +38,11 @@ def show_errors(form: Any, exc: DomainError) -> None:
         else:
             flash(_(message), "error")
     if not exc.field_errors:
-        flash(_(exc.message, **{k: v for k, v in exc.detail.items() if isinstance(v, str | int)}), "error")
+        flash(translate(exc.message, **exc.detail), "error")
 
 
 def safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or parts.netloc or parts.scheme:
-        return default
-    return target
+    return safe_redirect_target(request.args.get("next") or request.form.get("next")) or default
 
 
 def _company_json(company: Any) -> dict[str, Any] | None:

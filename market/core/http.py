@@ -35,7 +35,7 @@ TITLES = {
 
 def wants_json() -> bool:
     """JSON for the API and for clients that prefer it over HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.is_json:  # API calls and JSON bodies (webhooks)
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
     return best in {"application/json", "application/problem+json"}
@@ -61,6 +61,17 @@ def error_response(status: int, detail: str, *, code: str = "", **extra: Any) ->
     )
 
 
+def translate(message: Any, **detail: Any) -> str:
+    """Translate a message ONCE. Only our own detail values are interpolated; a message that already
+    holds user text (with a stray ``%``) is shown as it is instead of being formatted a second time."""
+    text = str(message)
+    values = {k: v for k, v in detail.items() if isinstance(v, str | int)}
+    try:
+        return _(text, **values) if values else _(text)
+    except (KeyError, ValueError, TypeError):
+        return _(text)
+
+
 def commit() -> None:
     """Commit the request's unit of work (called by views after the service returns)."""
     db.session.commit()
@@ -79,13 +90,16 @@ def is_contention(exc: OperationalError) -> bool:
 
 
 def register_error_handlers(app: Flask) -> None:
+    # ``{{ message|tr }}`` translates a message that may hold user text without %-formatting it again
+    # (Jinja's newstyle ``_()`` always applies ``%``, which breaks on "50 %" or "%(x)s").
+    app.jinja_env.filters["tr"] = translate
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        fields = {k: _(v) for k, v in exc.field_errors.items()}
+        fields = {k: translate(v) for k, v in exc.field_errors.items()}
         extra: dict[str, Any] = {"errors": fields} if fields else {}
-        return error_response(exc.status, _(exc.message, **{k: v for k, v in exc.detail.items()
-                                                         if isinstance(v, str | int)}), code=exc.code, **extra)
+        return error_response(exc.status, translate(exc.message, **exc.detail), code=exc.code, **extra)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]

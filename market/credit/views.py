@@ -16,6 +16,7 @@ from market.core.errors import NotFound, ValidationFailed
 from market.core.http import commit
 from market.core.money import yuan_to_fen
 from market.core.timeutil import SHANGHAI
+from market.core.validation import Day, Id, Page, parse_value
 from market.credit import gates, ratings, services
 from market.credit.chart import history_svg
 from market.credit.models import CreditOverride
@@ -87,7 +88,7 @@ def company_ratings(company_id: int):  # type: ignore[no-untyped-def]
     company = db.session.get(Company, company_id)
     if company is None or company.status != "active":
         raise NotFound("Not found")
-    page = request.args.get("page", 1, type=int) or 1
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     rows, total = ratings.ratings_received(company_id, page=page)
     return render_template("credit/ratings.html", company=company, ratings=rows, total=total, page=page,
                            per_page=20, summary=ratings.ratings_summary(company_id), tag_labels=ratings.TAGS)
@@ -143,16 +144,10 @@ def operator_gates():  # type: ignore[no-untyped-def]
 @bp.post("/operator/overrides")
 @require_platform_role(PlatformRole.OPERATOR)
 def grant_override():  # type: ignore[no-untyped-def]
-    company_id = request.form.get("company_id", type=int)
-    if company_id is None:
-        raise ValidationFailed("Please check the exception.", field_errors={"company_id": "Enter a company id."})
+    company_id = parse_value(Id, request.form.get("company_id", ""), "company_id")
     expires_at = None
     if raw := (request.form.get("expires_on") or "").strip():
-        try:
-            expires_at = datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time.max, SHANGHAI)  # noqa: DTZ007
-        except ValueError:
-            raise ValidationFailed("Please check the exception.",
-                                   field_errors={"expires_at": "Use the format YYYY-MM-DD."}) from None
+        expires_at = datetime.combine(parse_value(Day, raw, "expires_on"), time.max, SHANGHAI)
     gates.grant_override(company_id, request.form.get("kind", ""), reason=request.form.get("reason", ""),
                          user_id=current_user.id, limit_fen=_yuan_field("limit"),
                          payment_terms=request.form.get("payment_terms") or None, expires_at=expires_at)

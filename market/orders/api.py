@@ -12,10 +12,12 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from market.accounts.context import acting_company, require_company
-from market.core.errors import BadRequest, ValidationFailed
+from market.core.edge import loads_bounded
+from market.core.errors import BadRequest
 from market.core.http import commit
+from market.core.validation import has_control_chars, parse
 from market.orders import services
-from market.orders.forms import delivery_from, parse_int, parse_quantity
+from market.orders.forms import OrderRequest
 from market.orders.models import TradeOrder
 from market.orders.placement import place_listing_orders
 
@@ -40,22 +42,16 @@ def order_json(order: TradeOrder) -> dict[str, Any]:
 @api.post("/orders")
 @require_company("purchasing")
 def create():  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True)
+    body = loads_bounded(request.get_data())
     if not isinstance(body, dict):
-        raise BadRequest("Send a JSON object.")
-    lines = body.get("lines")
-    if not isinstance(lines, list) or not lines or len(lines) > 50:
-        raise ValidationFailed("Give 1 to 50 lines.", field_errors={"lines": "Give 1 to 50 lines."})
-    requested = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, dict):
-            raise ValidationFailed("Each line is an object.", field_errors={f"lines.{index}": "Must be an object."})
-        requested.append((parse_int(line.get("listing_id"), f"lines.{index}.listing_id"),
-                          parse_quantity(line.get("quantity"), f"lines.{index}.quantity")))
+        raise BadRequest("Send a JSON object.", field_errors={"body": "Send a JSON object."})
+    data = parse(OrderRequest, body)
     key = (request.headers.get("Idempotency-Key") or "").strip()
-    if len(key) > 100:
-        raise BadRequest("Idempotency-Key is too long (at most 100 characters).")
-    orders = place_listing_orders(acting_company(), requested, delivery_from(body), user_id=current_user.id,
+    if len(key) > 100 or has_control_chars(key, multiline=False):
+        raise BadRequest("Idempotency-Key is too long (at most 100 characters).",
+                         field_errors={"Idempotency-Key": "At most 100 characters, no control characters."})
+    requested = [(line.listing_id, line.quantity) for line in data.lines]
+    orders = place_listing_orders(acting_company(), requested, data.delivery(), user_id=current_user.id,
                                   key=f"api:{key}" if key else None)
     commit()
     return {"orders": [order_json(o) for o in orders], "replayed": orders.replayed}, (200 if orders.replayed else 201)

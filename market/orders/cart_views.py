@@ -10,14 +10,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from catalog.views import listing_page
 from market.accounts.context import acting_company, require_company
 from market.accounts.models import Company
 from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.money import round_half_up
+from market.core.validation import parse
 from market.extensions import db
 from market.orders import contracts, placement
-from market.orders.forms import delivery_from, parse_int, parse_quantity
+from market.orders.forms import CartAddForm, delivery_from, parse_quantity
 from market.orders.views import bp
 
 
@@ -45,8 +47,17 @@ def cart():  # type: ignore[no-untyped-def]
 @bp.post("/cart/add")
 @require_company()
 def cart_add():  # type: ignore[no-untyped-def]
-    placement.add_to_cart(acting_company(), parse_int(request.form.get("listing_id"), "listing_id"),
-                          parse_quantity(request.form.get("quantity")))
+    try:
+        form = parse(CartAddForm, request.form)
+        placement.add_to_cart(acting_company(), form.listing_id, form.quantity)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        listing_id = request.form.get("listing_id", "")
+        if "listing_id" in exc.field_errors or not listing_id.isdigit():
+            raise
+        # the order form on the listing page again, the error beside the quantity, the input kept
+        return listing_page(int(listing_id), exc.status, cart_errors=exc.field_errors,
+                            cart_quantity=request.form.get("quantity", ""))
     commit()
     flash(_("Added to your cart."), "success")
     return redirect(url_for("orders.cart"))

@@ -29,6 +29,7 @@ from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from market.core.jobs import enqueue
 from market.core.money import round_half_up
 from market.core.timeutil import to_local, utcnow
+from market.core.validation import Quantity, parse_value
 from market.credit import gates
 from market.extensions import db
 from market.orders.lifecycle import announce
@@ -65,16 +66,8 @@ class LineSpec:
 
 
 def parse_quantity(raw: Any, field: str = "quantity") -> Decimal:
-    """A positive quantity with at most three decimals."""
-    try:
-        value = Decimal(str(raw).replace(",", "").strip())
-    except ArithmeticError:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
-        raise ValidationFailed("Enter a positive quantity.", field_errors={field: "Enter a positive quantity."})
-    if value != value.quantize(QUANTITY_STEP) or value >= Decimal("1e12"):
-        raise ValidationFailed("At most three decimal places.", field_errors={field: "At most three decimal places."})
-    return value
+    """A positive quantity with at most three decimals (the shared edge type, named ``field`` on error)."""
+    return parse_value(Quantity, raw, field)
 
 
 class PlacedOrders(list):

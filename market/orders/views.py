@@ -12,13 +12,21 @@ from catalog.models import Category
 from market.accounts.context import acting_company, require_company
 from market.accounts.models import User
 from market.core.errors import ValidationFailed
-from market.core.http import commit
+from market.core.http import commit, translate
 from market.core.notify import Notification
+from market.core.validation import Id, OptionalId, Page, parse, parse_value, yuan_fen
 from market.extensions import db
 from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
 from market.orders.contract_text import sections
-from market.orders.forms import parse_date, parse_fen, parse_int, parse_quantity, parse_tolerance
+from market.orders.forms import (
+    DisputeForm,
+    InspectionForm,
+    parse_date,
+    parse_int,
+    parse_quantity,
+    parse_tolerance,
+)
 from market.orders.lifecycle import STATES, allowed_targets
 from market.orders.models import TradeOrder
 
@@ -42,7 +50,7 @@ def index():  # type: ignore[no-untyped-def]
     tab = request.args.get("tab", "buying")
     state = request.args.get("state", "")
     query = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     orders, total = services.list_orders(acting_company().id, tab=tab, state=state, query=query, page=page,
                                          per_page=PER_PAGE)
     return render_template("orders/index.html", orders=orders, tab=tab, state=state, q=query, page=page,
@@ -98,7 +106,8 @@ def close(order_id: int):  # type: ignore[no-untyped-def]
 # ---- contract ----
 
 def _contract_version(order: TradeOrder):  # type: ignore[no-untyped-def]
-    version = request.args.get("version", type=int)
+    raw = request.args.get("version", "")
+    version = parse_value(Id, raw, "version") if raw.strip() else None
     chosen = next((c for c in order.contracts if c.version == version), None) if version else \
         contracts.current(order)
     if chosen is None:
@@ -160,7 +169,8 @@ def propose_contract_change(order_id: int):  # type: ignore[no-untyped-def]
     if form.get("delivery_window_end"):
         changes["window_end"] = parse_date(form["delivery_window_end"], "delivery_window_end", end_of_day=True)
     if "inspection_agency_id" in form:
-        changes["inspection_agency_id"] = form.get("inspection_agency_id") or None
+        changes["inspection_agency_id"] = parse_value(OptionalId, form.get("inspection_agency_id"),
+                                                      "inspection_agency_id")
     if form.get("quantity_tolerance_pct"):
         changes["quantity_tolerance_pct"] = parse_tolerance(form["quantity_tolerance_pct"])
     contracts.propose_change(order, acting_company().id, changes, form.get("note", ""))
@@ -208,15 +218,14 @@ def inspect(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         measured = {a["key"]: request.form.get(f"specs.{a['key']}", "") for a in schema}
         try:
+            form = parse(InspectionForm, request.form)
             inspection.file_report(order, acting_company(), lot.id, measured=measured,
-                                   measured_quantity=parse_quantity(request.form.get("measured_quantity"),
-                                                                    "measured_quantity"),
-                                   user_id=current_user.id, certificate_no=request.form.get("certificate_no"),
-                                   method=request.form.get("method"), note=request.form.get("note"))
+                                   measured_quantity=form.measured_quantity, user_id=current_user.id,
+                                   certificate_no=form.certificate_no, method=form.method, note=form.note or None)
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.field_errors
-            flash(_(exc.message), "error")
+            flash(translate(exc.message), "error")
             return render_template("orders/inspection.html", order=order, lot=lot, schema=schema,
                                    errors=errors, form=request.form), 422
         return _back(order, _("Inspection report filed."))
@@ -236,13 +245,17 @@ def accept_lot(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
 def dispute(order_id: int):  # type: ignore[no-untyped-def]
     order = _order(order_id)
     if request.method == "POST":
-        claimed = request.form.get("claimed", "").strip()
-        disputes.open_dispute(order, acting_company().id, reason=request.form.get("reason", ""),
-                              lot_id=request.form.get("lot_id") or None,
-                              claimed_fen=parse_fen(claimed, "claimed") if claimed else None,
-                              files=request.files.getlist("evidence"))
+        try:
+            form = parse(DisputeForm, request.form)
+            disputes.open_dispute(order, acting_company().id, reason=form.reason, lot_id=form.lot_id,
+                                  claimed_fen=yuan_fen(form.claimed) if form.claimed is not None else None,
+                                  files=request.files.getlist("evidence"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = {("claimed" if k == "claimed_fen" else k): v for k, v in exc.field_errors.items()}
+            return render_template("orders/dispute.html", order=order, errors=errors, form=request.form), exc.status
         return _back(order, _("Dispute opened; the escrow is frozen until an operator decides."))
-    return render_template("orders/dispute.html", order=order)
+    return render_template("orders/dispute.html", order=order, errors={}, form={})
 
 
 @bp.get("/orders/<int:order_id>/evidence/<name>")
@@ -257,7 +270,7 @@ def evidence(order_id: int, name: str):  # type: ignore[no-untyped-def]
 @bp.get("/notifications")
 @require_company()
 def notifications():  # type: ignore[no-untyped-def]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     stmt = select(Notification).where(Notification.user_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = db.session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())

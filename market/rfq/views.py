@@ -13,11 +13,13 @@ from sqlalchemy import select
 from catalog.models import Category
 from market.accounts.context import acting_company, require_company
 from market.core.errors import ValidationFailed
-from market.core.http import commit
-from market.core.timeutil import utcnow
+from market.core.http import commit, translate
+from market.core.timeutil import SHANGHAI, utcnow
+from market.core.validation import Page, parse, parse_value, yuan_fen
 from market.extensions import db
-from market.orders.forms import parse_date, parse_datetime, parse_fen, parse_quantity
+from market.orders.forms import to_moment
 from market.rfq import services
+from market.rfq.forms import QuoteForm, RfqForm
 
 bp = Blueprint("rfq", __name__, url_prefix="/rfq")
 PER_PAGE = 20
@@ -28,7 +30,7 @@ PER_PAGE = 20
 def index():  # type: ignore[no-untyped-def]
     company = acting_company()
     tab = "mine" if request.args.get("tab") == "mine" else "open"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = parse_value(Page, request.args.get("page", "1"), "page")
     rfqs, total = services.visible_rfqs(company, mine=tab == "mine", page=page, per_page=PER_PAGE)
     return render_template("rfq/index.html", rfqs=rfqs, tab=tab, page=page,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), company=company)
@@ -50,26 +52,23 @@ def new():  # type: ignore[no-untyped-def]
     form = request.form
     if request.method == "POST":
         try:
-            category_id = int(form.get("category_id") or 0)
-            category = db.session.get(Category, category_id)
+            data = parse(RfqForm, form)
+            category = db.session.get(Category, data.category_id)
             ranges = {}
             for attribute in (category.spec_schema if category else []):
                 low, high = form.get(f"min.{attribute['key']}", ""), form.get(f"max.{attribute['key']}", "")
                 if low.strip() or high.strip():
                     ranges[attribute["key"]] = {"min": low, "max": high}
-            data = services.RfqInput(
-                category_id=category_id, title=form.get("title", ""), quantity=parse_quantity(form.get("quantity")),
-                unit=form.get("unit", "t"), delivery_place=form.get("delivery_place", ""),
-                window_start=parse_date(form.get("delivery_window_start"), "delivery_window_start"),
-                window_end=parse_date(form.get("delivery_window_end"), "delivery_window_end", end_of_day=True),
-                deadline=parse_datetime(form.get("deadline"), "deadline"), spec_ranges=ranges,
-                visibility=form.get("visibility", "open"),
-                invited_seller_ids=tuple(int(i) for i in form.getlist("invited") if i.isdigit()),
-                description=form.get("description"))
-            rfq = services.post_rfq(company, current_user.id, data)
+            rfq = services.post_rfq(company, current_user.id, services.RfqInput(
+                category_id=data.category_id, title=data.title, quantity=data.quantity, unit=data.unit,
+                delivery_place=data.delivery_place, window_start=to_moment(data.delivery_window_start),
+                window_end=to_moment(data.delivery_window_end, end_of_day=True),
+                deadline=data.deadline if data.deadline.tzinfo else data.deadline.replace(tzinfo=SHANGHAI),
+                spec_ranges=ranges, visibility=data.visibility, invited_seller_ids=tuple(data.invited),
+                description=data.description or None))
         except ValidationFailed as exc:
             db.session.rollback()
-            flash(_(exc.message), "error")
+            flash(translate(exc.message), "error")
             return _new_page(company.id, form, exc.field_errors), 422
         commit()
         flash(_("Your request is published. Quotes stay sealed until the deadline."), "success")
@@ -103,11 +102,10 @@ def quote(rfq_id: int):  # type: ignore[no-untyped-def]
     rfq = services.get_rfq(company, rfq_id)
     form = request.form
     specs = {a["key"]: form.get(f"specs.{a['key']}", "") for a in rfq.category.spec_schema}
-    services.submit_quote(rfq, company, current_user.id, unit_price_fen=parse_fen(form.get("unit_price"), "unit_price"),
-                          quantity=parse_quantity(form.get("quantity")),
-                          specs={k: v for k, v in specs.items() if str(v).strip()},
-                          valid_until=parse_date(form.get("valid_until"), "valid_until", end_of_day=True),
-                          terms=form.get("terms"))
+    data = parse(QuoteForm, form)
+    services.submit_quote(rfq, company, current_user.id, unit_price_fen=yuan_fen(data.unit_price),
+                          quantity=data.quantity, specs={k: v for k, v in specs.items() if str(v).strip()},
+                          valid_until=to_moment(data.valid_until, end_of_day=True), terms=data.terms or None)
     commit()
     flash(_("Your quote is submitted and sealed until the deadline."), "success")
     return redirect(url_for("rfq.detail", rfq_id=rfq.id))

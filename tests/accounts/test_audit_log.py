@@ -45,8 +45,11 @@ def test_operator_and_regulator_browse_with_filters(app, db):
     since = (utcnow() + timedelta(hours=8) - timedelta(days=1)).date().isoformat()
     recent = client.get(f"/supervision/audit?date_from={since}&action=listing").get_data(as_text=True)
     assert "共 27 条" in recent
-    # malformed filters are ignored rather than failing
-    assert client.get("/supervision/audit?date_from=yesterday&page=abc").status_code == 200
+    # malformed filters are refused at the edge, each field named (never a 500)
+    refused = client.get("/supervision/audit?date_from=yesterday&page=abc")
+    assert refused.status_code == 422
+    assert "date_from" in refused.get_data(as_text=True)
+    assert "page" in refused.get_data(as_text=True)
 
 
 def test_company_users_cannot_see_the_audit_log(app, db):
