@@ -139,7 +139,8 @@ def test_a_job_that_keeps_killing_its_worker_fails_instead_of_being_claimed_agai
     assert claim(10, worker="B") == []
     job = _job()
     assert job.status == "failed"
-    assert "lease expired" in job.last_error and "dead-worker" in job.last_error
+    assert "lease expired" in job.last_error
+    assert "dead-worker" in job.last_error
 
 
 def test_mail_sent_before_a_crash_is_not_sent_again(app):

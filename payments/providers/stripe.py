@@ -64,6 +64,11 @@ def _fail(exc: stripe.StripeError) -> ProviderError:
                          stripe_code=getattr(exc, "code", None) or "")
 
 
+def _metadata(obj: Any) -> dict[str, Any]:
+    metadata = getattr(obj, "metadata", None)
+    return metadata.to_dict() if metadata is not None else {}
+
+
 class StripeProvider:
     """Payment rail on Stripe Connect (platform charges, transfers to connected accounts)."""
 
@@ -134,7 +139,7 @@ class StripeProvider:
             if payout.kind == "payout":
                 listing = self.client.v1.transfers.list(params={"transfer_group": escrow.reference, "limit": 100})
                 for transfer in listing.auto_paging_iter():
-                    if (transfer.metadata or {}).get("idempotency_key") == key:
+                    if _metadata(transfer).get("idempotency_key") == key:
                         return RailPayoutState(RailPayoutStatus.PAID, provider_ref=transfer.id)
                 return RailPayoutState(RailPayoutStatus.UNKNOWN)
             funding = self._funding_payin(escrow)
@@ -142,7 +147,7 @@ class StripeProvider:
                 return RailPayoutState(RailPayoutStatus.UNKNOWN)
             listing = self.client.v1.refunds.list(params={"payment_intent": funding.provider_ref, "limit": 100})
             for refund in listing.auto_paging_iter():
-                if (refund.metadata or {}).get("idempotency_key") == key:
+                if _metadata(refund).get("idempotency_key") == key:
                     status = {"succeeded": RailPayoutStatus.PAID, "failed": RailPayoutStatus.FAILED,
                               "canceled": RailPayoutStatus.FAILED}.get(refund.status or "", RailPayoutStatus.PENDING)
                     return RailPayoutState(status, provider_ref=refund.id,
