@@ -157,11 +157,11 @@ def test_mail_sent_before_a_crash_is_not_sent_again(app):
 
 
 def _run_with_rival(app, monkeypatch, *, heartbeat: bool) -> list:
-    """Worker A runs a 1.2 s job under a 0.45 s lease while worker B tries to claim every 50 ms."""
-    monkeypatch.setitem(app.config, "JOB_LEASE_SECONDS", 0.45)
+    """Worker A runs a 2 s job under a 1 s lease (beats every third) while worker B tries to claim every 50 ms."""
+    monkeypatch.setitem(app.config, "JOB_LEASE_SECONDS", 1.0)
     if not heartbeat:
         monkeypatch.setattr(jobs.Heartbeat, "beat", lambda self: 0)
-    enqueue("test.slow", seconds=1.2)
+    enqueue("test.slow", seconds=2.0)
     db.session.commit()
     stolen: list = []
     done = threading.Event()
