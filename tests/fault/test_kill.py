@@ -12,7 +12,7 @@ sold + remaining stock equals the initial stock of every listing, every payout i
 search index holds exactly the searchable listings.
 
 ``FAULT_ROUNDS`` (default 3, about a minute) sets how many kill rounds; ``FAULT_ROUNDS=20`` by hand for
-the long run. ``FAULT_ORDERS`` orders per round (default 4).
+the long run. ``FAULT_ORDERS`` orders per round (default 2).
 """
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ pytestmark = [pytest.mark.postgres_only,
                                  "(several processes writing at once; set TEST_DATABASE_URL)")]
 
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "3"))
-ORDERS_PER_ROUND = int(os.environ.get("FAULT_ORDERS", "4"))
+ORDERS_PER_ROUND = int(os.environ.get("FAULT_ORDERS", "2"))
 LEASE = 2.0
 STOCK = Decimal(300)
 LISTINGS = 4
-SETTLE_WITHIN = 60.0  # lease + backoff of the retries a kill can cause
+SETTLE_WITHIN = 120.0  # the queue's tail on a loaded 2-core machine, plus lease and retry backoff
 
 
 @pytest.fixture
@@ -208,20 +208,23 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
         listing_ids, buyer_id, seller_id = [li.id for li in listings], buyer.id, seller.id
         probe = create_engine(fault_db.replace("postgresql://", "postgresql+psycopg://", 1))
 
+        started = time.monotonic()
         procs = Processes(env, tmp_path)
+        phases = {"start": 0.0}
+        procs_up = time.monotonic()
         reader = Reader(procs.url)
         reader.start()
         kills = Counter()
         rng = random.Random(9)
         try:
             for round_ in range(ROUNDS):
-                stop_killer = threading.Event()
 
-                def killer(stop_killer: threading.Event = stop_killer) -> None:
-                    # Wait (up to 3 s) until the worker holds a job, so that the kill lands mid-job.
-                    deadline = time.monotonic() + 3
+                def killer() -> None:
+                    # Wait until the worker holds a job, so that the kill lands mid-job (a fresh worker needs
+                    # a few seconds to boot on a loaded machine; the round's orders keep the queue full).
+                    deadline = time.monotonic() + 45
                     running = 0
-                    while time.monotonic() < deadline and not stop_killer.is_set():
+                    while time.monotonic() < deadline:
                         with probe.connect() as conn:
                             running = conn.scalar(text("SELECT count(*) FROM job WHERE status = 'running'"))
                         if running:
@@ -229,7 +232,7 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                         time.sleep(0.01)
                     procs.kill_worker()
                     kills["worker"] += 1
-                    kills["worker, mid-job"] += bool(running)
+                    kills["worker, with jobs running"] += bool(running)
                     kills["web worker"] += procs.kill_web_worker()
                     time.sleep(rng.uniform(0.1, 0.6))
                     procs.start_worker()
@@ -248,9 +251,10 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                                        [(rng.choice(open_ids), quantity)], delivery(), user_id=None, key=None)
                     _trade(order.id, buyer_id, seller_id, quantity, cancel=(round_ * ORDERS_PER_ROUND + n) % 5 == 4)
                     kills["orders"] += 1
-                stop_killer.set()
                 thread.join()
 
+            phases["start"], phases["rounds"] = procs_up - started, time.monotonic() - procs_up
+            settling = time.monotonic()
             # Let the last worker finish the queue: jobs of a killed worker come back after the lease.
             deadline = time.monotonic() + SETTLE_WITHIN
             while time.monotonic() < deadline:
@@ -260,6 +264,7 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                 if not due:
                     break
                 time.sleep(0.25)
+            phases["settle"] = time.monotonic() - settling
             time.sleep(0.5)
             ledger = subprocess.run([sys.executable, "-m", "market.core.commands", "ledger-check"], env=env,
                                     cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
@@ -275,13 +280,18 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
         now = utcnow()
         not_done = [(j.id, j.kind, j.status, j.attempts, j.last_error) for j in jobs
                     if j.status != "done" and j.run_after <= now]
-        reclaimed = sum(1 for j in jobs if j.attempts > 1)
+        reclaimed = sum(1 for j in jobs if j.attempts > 1)  # a kill caught them claimed or running
+        repeats = Counter((j.kind, j.attempts, (j.last_error or "")[:70]) for j in jobs if j.attempts > 1)
+        print("\nre-run jobs:", dict(repeats))
         print(f"\nfault test: {ROUNDS} rounds, kills {dict(kills)}; jobs {dict(statuses)}, "
-              f"{reclaimed} run more than once; http ok {reader.ok}, dropped {reader.dropped}")
+              f"{reclaimed} run more than once; http ok {reader.ok}, dropped {reader.dropped}; "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
 
         # 1. every due job ended done (the delayed ones, days ahead, are still queued by design)
         assert not_done == []
         assert kills["worker"] == ROUNDS
+        assert reclaimed >= 1  # at least one kill landed while the worker held jobs (the point of the test)
+        assert reader.server_errors == []  # a killed web worker drops its connection; no one sees a 5xx
         # 2. every mail exactly once
         mail_keys = [j.payload["key"] for j in jobs if j.kind == "mail.send"]
         files = sorted((instance / "mail").glob("*.json"))
