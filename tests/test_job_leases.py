@@ -173,10 +173,12 @@ def _run_with_rival(app, monkeypatch, *, heartbeat: bool) -> list:
                 time.sleep(0.05)
             db.session.remove()
 
+    (held,) = claim(1, worker="A")  # A holds the job before B starts trying
     thread = threading.Thread(target=rival)
     thread.start()
     try:
-        run_pending(worker="A")
+        with jobs.Heartbeat(db.engine, "A", jobs.lease_seconds()):  # as run_pending does
+            run_claimed(held)
     finally:
         done.set()
         thread.join()
