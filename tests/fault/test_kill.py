@@ -96,6 +96,7 @@ class Processes:
         wait_until_up(self.url, self.web)
 
     def start_worker(self) -> None:
+        self.worker_started = utcnow()
         self.worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker", "--poll", "0.05"],
                                        env=self.env, cwd=PROJECT_ROOT, stdout=(self.logs / "worker.log").open("a"),
                                        stderr=subprocess.STDOUT)
@@ -226,7 +227,9 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                     running = 0
                     while time.monotonic() < deadline:
                         with probe.connect() as conn:
-                            running = conn.scalar(text("SELECT count(*) FROM job WHERE status = 'running'"))
+                            # jobs claimed by THIS worker (a killed one's stay 'running' until their lease ends)
+                            running = conn.scalar(text("SELECT count(*) FROM job WHERE status = 'running' "
+                                                       "AND claimed_at > :since"), {"since": procs.worker_started})
                         if running:
                             break
                         time.sleep(0.01)
