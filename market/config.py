@@ -78,6 +78,9 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "BANK_WEBHOOK_SECRET": ("BANK_WEBHOOK_SECRET", str),
     "SANDBOX_WEBHOOK_SECRET": ("SANDBOX_WEBHOOK_SECRET", str),
     "STRIPE_MAX_RETRIES": ("STRIPE_MAX_RETRIES", int),
+    "JOB_LEASE_SECONDS": ("JOB_LEASE_SECONDS", float),
+    "JOB_STUCK_SECONDS": ("JOB_STUCK_SECONDS", float),
+    "PAYOUT_RECONCILE_SECONDS": ("PAYOUT_RECONCILE_SECONDS", float),
 }
 
 
@@ -130,6 +133,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ESCROW_AUTO_RELEASE_DAYS": 7,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         "WTF_CSRF_TIME_LIMIT": None,
+        # a worker that dies gives its jobs back after this long (its heartbeat renews every third)
+        "JOB_LEASE_SECONDS": 60.0,
+        "JOB_STUCK_SECONDS": 15 * 60.0,  # `jinshang jobs` flags a job running longer than this
+        "PAYOUT_RECONCILE_SECONDS": 10 * 60.0,  # a payout pending this long is checked with its rail
     }
     for env_name, (key, convert) in _ENVIRONMENT.items():
         if env_name in os.environ and os.environ[env_name] != "":

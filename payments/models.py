@@ -104,6 +104,9 @@ class Payout(db.Model):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     provider: Mapped[str] = mapped_column(String(40), nullable=False)
     business_ref: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    # sent with every call to the rail, so a re-sent payout is recognised and never paid twice; a new key
+    # is drawn only when the rail said it has nothing under the old one (an operator's retry after a refusal)
+    idempotency_key: Mapped[str] = mapped_column(String(240), nullable=False, unique=True)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default=PayoutStatus.PENDING, index=True)
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -4,17 +4,27 @@ A release or refund books the decision at once (escrow → payable). The payout 
 written in the same transaction, so a rolled-back request never pays anything. The job asks the rail;
 the rail's confirmation (immediately for a Stripe Transfer, later by webhook or bank statement) books
 payable → provider clearing and marks the payout paid. Every step is idempotent.
+
+Every call to the rail carries the payout's idempotency key. A worker killed between calling the rail
+and recording its answer leaves the payout ``pending``; its job's lease runs out and the call is made
+again under the same key, which the rail recognises. As a second net, the periodic
+``payments.reconcile_payouts`` asks the rail (``payout_status``) about every payout pending or sent for
+longer than ``PAYOUT_RECONCILE_SECONDS`` with no job working on it, and records the rail's answer: paid,
+failed, accepted — or unknown, and only then is it sent again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from market.core import audit, jobs
 from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.core.timeutil import utcnow
 from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments import ledger
@@ -23,13 +33,15 @@ from payments.models import Escrow, PayeeAccount, Payout, PayoutKind, PayoutStat
 from payments.providers.base import ProviderError
 
 EXECUTE_JOB = "payments.execute_payout"
+RECONCILE_JOB = "payments.reconcile_payout"
+SWEEP_JOB = "payments.reconcile_payouts"
 MAX_TRIES = 8
 P = PayoutStatus
 # pending → sent (the rail took it) → paid (the rail or the statement confirmed it); a failure can be retried
 PAYOUT = Lifecycle("payout", Payout, {
     (P.PENDING, P.SENT): {ANYONE}, (P.PENDING, P.PAID): {ANYONE}, (P.SENT, P.PAID): {ANYONE},
     (P.PENDING, P.FAILED): {ANYONE}, (P.SENT, P.FAILED): {ANYONE}, (P.FAILED, P.PENDING): {ANYONE},
-    (P.FAILED, P.PAID): {ANYONE},
+    (P.FAILED, P.PAID): {ANYONE}, (P.SENT, P.PENDING): {ANYONE},  # the rail has nothing: send again
 })
 
 
@@ -44,11 +56,17 @@ def queue_payout(escrow: Escrow, kind: str, party_id: int, amount_fen: int, busi
     """Create the payout for a booked release/refund and enqueue its execution."""
     payout = Payout(escrow_id=escrow.id, kind=kind, party_id=party_id, amount_fen=amount_fen,
                     currency=escrow.currency, provider=escrow.provider or default_provider(),
-                    business_ref=business_ref, status=PayoutStatus.PENDING)
+                    business_ref=business_ref, idempotency_key=base_key(kind, business_ref),
+                    status=PayoutStatus.PENDING)
     db.session.add(payout)
     db.session.flush()
     jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
     return payout
+
+
+def base_key(kind: str, business_ref: str) -> str:
+    """A payout's first idempotency key: the business action (the keys rails saw before keys were stored)."""
+    return f"jinshang:{'transfer' if kind == PayoutKind.PAYOUT else 'refund'}:{business_ref}"[:240]
 
 
 def payable_account(payout: Payout) -> ledger.LedgerAccount:
@@ -135,14 +153,99 @@ def fail_payout(payout: Payout, reason: str) -> str:
 
 
 def retry_payout(payout: Payout) -> Payout:
-    """Operator: try a failed payout again."""
+    """Operator: try a failed payout again, or a pending one that nothing is working on.
+
+    It is not sent blindly: a job first asks the rail what it has under the payout's key (a payout the
+    rail paid after all is recorded as paid) and sends only if the rail has nothing.
+    """
     from market.core.errors import InvalidTransition
 
-    if payout.status != PayoutStatus.FAILED:
+    if payout.status == PayoutStatus.PENDING and _live_jobs().get(payout.id):
+        raise InvalidTransition("This payout is being sent right now.")
+    if payout.status not in (PayoutStatus.FAILED, PayoutStatus.PENDING):
         raise InvalidTransition("Only failed payouts can be retried.")
-    PAYOUT.move(payout, PayoutStatus.PENDING, action="payout.retry", last_error=None)
-    jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
+    retry_after_failure = payout.status == PayoutStatus.FAILED
+    if retry_after_failure:
+        PAYOUT.move(payout, PayoutStatus.PENDING, action="payout.retry", last_error=None)
+    else:
+        audit.record("payout.retry", "payout", payout.id)
+    jobs.enqueue(RECONCILE_JOB, payout_id=payout.id, retry_after_failure=retry_after_failure)
     return payout
+
+
+def _live_jobs() -> dict[int, int]:
+    """Payout id → number of queued or running execute/reconcile jobs for it."""
+    live: dict[int, int] = {}
+    rows = db.session.scalars(select(jobs.Job).where(jobs.Job.kind.in_((EXECUTE_JOB, RECONCILE_JOB)),
+                                                     jobs.Job.status.in_(("queued", "running"))))
+    for job in rows:
+        payout_id = (job.payload or {}).get("payout_id")
+        if isinstance(payout_id, int):
+            live[payout_id] = live.get(payout_id, 0) + 1
+    return live
+
+
+@jobs.handler(RECONCILE_JOB)
+def reconcile_payout(payout_id: int, retry_after_failure: bool = False) -> str:
+    """Make a pending or sent payout agree with what its rail knows (found by the idempotency key).
+
+    ``retry_after_failure``: the operator retries a refused payout; if the rail holds nothing live under
+    the old key, a new key is drawn, because some rails (Stripe) answer a reused key with the stored refusal.
+    """
+    from payments.providers import get_provider
+    from payments.providers.base import RailPayoutStatus
+
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.status not in (PayoutStatus.PENDING, PayoutStatus.SENT):
+        return "nothing to do"
+    escrow = db.session.get(Escrow, payout.escrow_id)
+    try:
+        state = get_provider(payout.provider).payout_status(payout, escrow)
+    except (ProviderError, NotFound) as exc:
+        payout.last_error = _describe(exc)
+        payout.updated_at = utcnow()  # checked again after another PAYOUT_RECONCILE_SECONDS
+        return "rail unreachable"
+    if state.status == RailPayoutStatus.PAID:
+        payout.provider_ref = state.provider_ref or payout.provider_ref
+        return confirm_payout(payout, source=payout.provider, source_ref=state.provider_ref or payout.code)
+    if state.status == RailPayoutStatus.PENDING:
+        if payout.status == PayoutStatus.PENDING:
+            PAYOUT.move(payout, PayoutStatus.SENT, action="payout.sent",
+                        provider_ref=state.provider_ref or payout.provider_ref)
+        payout.updated_at = utcnow()
+        return "sent"
+    if payout.status == PayoutStatus.SENT and state.status == RailPayoutStatus.UNKNOWN:
+        payout.updated_at = utcnow()  # e.g. a bank payout waiting in the instruction file
+        return "sent"
+    if state.status == RailPayoutStatus.FAILED and not retry_after_failure:
+        return fail_payout(payout, state.reason or "refused by the rail")
+    if retry_after_failure:
+        payout.idempotency_key = f"{base_key(payout.kind, payout.business_ref)[:220]}:{uuid.uuid4().hex[:12]}"
+    if payout.status != PayoutStatus.PENDING:
+        PAYOUT.move(payout, PayoutStatus.PENDING, action="payout.resend", note=f"rail: {state.status}")
+    else:
+        audit.record("payout.resend", "payout", payout.id, note=f"rail: {state.status}")
+    db.session.flush()
+    jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
+    return "resent"
+
+
+@jobs.handler(SWEEP_JOB)
+def reconcile_stale_payouts() -> int:
+    """Queue a reconciliation for every payout pending/sent too long with no job working on it."""
+    cutoff = utcnow() - timedelta(seconds=float(current_app.config.get("PAYOUT_RECONCILE_SECONDS", 600)))
+    live = _live_jobs()
+    stale = db.session.scalars(select(Payout.id).where(Payout.status.in_((PayoutStatus.PENDING, PayoutStatus.SENT)),
+                                                       Payout.updated_at < cutoff).order_by(Payout.id))
+    queued = 0
+    for payout_id in stale:
+        if not live.get(payout_id):
+            jobs.enqueue(RECONCILE_JOB, payout_id=payout_id)
+            queued += 1
+    return queued
+
+
+jobs.every(timedelta(minutes=5), SWEEP_JOB)
 
 
 def set_bank_account(company_id: int, *, account_name: str, account_no: str, bank_name: str) -> PayeeAccount:

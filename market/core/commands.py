@@ -19,6 +19,7 @@ from sqlalchemy import inspect
 
 from market.config import PROJECT_ROOT
 from market.core.i18n import i18n_compile_command
+from market.core.jobs_cli import jobs_command
 from market.extensions import db
 
 
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(load_demo_command)
     app.cli.add_command(i18n_compile_command)
+    app.cli.add_command(jobs_command)
 
 
 def main() -> None:

@@ -14,7 +14,17 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from payments.providers.base import PayInStart, PayoutResult, ProviderEvent, SettlementLine, WebhookRejected
+from sqlalchemy import select
+
+from payments.providers.base import (
+    PayInStart,
+    PayoutResult,
+    ProviderEvent,
+    RailPayoutState,
+    RailPayoutStatus,
+    SettlementLine,
+    WebhookRejected,
+)
 from payments.providers.signing import verify
 
 if TYPE_CHECKING:
@@ -85,6 +95,21 @@ class BankTransferProvider:
 
     def send_refund(self, payout: Payout, escrow: Escrow) -> PayoutResult:
         return PayoutResult(provider_ref=payout.code, confirmed=False)
+
+    def payout_status(self, payout: Payout, escrow: Escrow) -> RailPayoutState:
+        """The bank knows a payout by its code (JSP…) in the remark: a debit line carrying it means paid.
+        Without one, a payout already ``sent`` sits in the instruction file (pending); a ``pending`` one
+        was never exported, so the bank has not seen it."""
+        from market.extensions import db
+        from payments.statements import StatementLine
+
+        line = db.session.scalar(select(StatementLine).where(StatementLine.payout_id == payout.id,
+                                                             StatementLine.direction == "DR"))
+        if line is not None:
+            return RailPayoutState(RailPayoutStatus.PAID, provider_ref=line.transaction_id)
+        if payout.status == "sent":
+            return RailPayoutState(RailPayoutStatus.PENDING, provider_ref=payout.code)
+        return RailPayoutState(RailPayoutStatus.UNKNOWN)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:
         """A bank arrival/debit notification: ``{"lines": [statement line fields...]}``, signed."""

@@ -1,6 +1,7 @@
 """The payment provider protocol: every rail (sandbox, bank transfer, Stripe) speaks it.
 
-A provider starts pay-ins, executes payouts and refunds that the escrow services decided, turns its
+A provider starts pay-ins, executes payouts and refunds that the escrow services decided (each under
+the payout's idempotency key, and answers what became of a key: ``payout_status``), turns its
 webhooks into neutral :class:`ProviderEvent` s, and lists its settlement lines for reconciliation.
 It never books anything itself: the webhook processor and the payout jobs post to the ledger.
 """
@@ -67,6 +68,22 @@ class PayoutResult:
     confirmed: bool = False
 
 
+class RailPayoutStatus(StrEnum):
+    UNKNOWN = "unknown"  # the rail never saw this idempotency key: sending (again) cannot pay twice
+    PENDING = "pending"  # accepted, not yet confirmed (a webhook or statement line will say)
+    PAID = "paid"  # the money left
+    FAILED = "failed"  # refused or returned; nothing left
+
+
+@dataclass(frozen=True)
+class RailPayoutState:
+    """What a rail knows about one payout, found by the payout's idempotency key."""
+
+    status: RailPayoutStatus
+    provider_ref: str = ""
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class SettlementLine:
     """One movement on the provider's side, signed from the platform's point of view (+ money in)."""
@@ -108,6 +125,14 @@ class PaymentProvider(Protocol):
 
     def send_refund(self, payout: Payout, escrow: Escrow) -> PayoutResult:
         """Pay a refunded amount back to the payer."""
+        ...
+
+    def payout_status(self, payout: Payout, escrow: Escrow) -> RailPayoutState:
+        """Ask the rail about the payout or refund sent under ``payout.idempotency_key``.
+
+        Used to reconcile a payout left ``pending`` when a worker died between calling the rail and
+        recording the answer: ``UNKNOWN`` means it is safe to send, anything else is the rail's answer.
+        """
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:

@@ -7,6 +7,7 @@ checks, event storage, de-duplication and ledger postings exactly like a real ra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -21,6 +22,8 @@ from payments.providers.base import (
     PayInStart,
     PayoutResult,
     ProviderEvent,
+    RailPayoutState,
+    RailPayoutStatus,
     SettlementLine,
     WebhookRejected,
 )
@@ -65,12 +68,41 @@ class SandboxProvider:
     def create_payin(self, escrow: Escrow, amount_fen: int) -> PayInStart:
         return PayInStart(provider_ref=f"sbx_pay_{uuid.uuid4().hex[:16]}", simulate=True)
 
+    @staticmethod
+    def payout_event_id(payout: Payout) -> str:
+        """The rail's event for a payout is named by its idempotency key: sending twice makes one event."""
+        return f"sbx_evt_po_{hashlib.sha256(payout.idempotency_key.encode()).hexdigest()[:40]}"
+
     def _schedule(self, kind: EventKind, payout: Payout, ref: str) -> PayoutResult:
+        if self.payout_status(payout, None).status != RailPayoutStatus.UNKNOWN:
+            return PayoutResult(provider_ref=ref, confirmed=False)  # a re-send under the same key
         event = self.event(kind, object_ref=ref, payout_id=payout.id, amount_fen=payout.amount_fen,
                            currency=payout.currency)
+        event["id"] = self.payout_event_id(payout)
         # Delivered by the worker like a real provider's callback, signed at delivery time.
         jobs.enqueue(DELIVER_JOB, event=event)
         return PayoutResult(provider_ref=ref, confirmed=False)
+
+    def payout_status(self, payout: Payout, escrow: Escrow | None) -> RailPayoutState:
+        """The sandbox's memory is our database: its delivered events and its delivery jobs."""
+        from market.extensions import db
+        from payments.models import WebhookEvent
+
+        event_id = self.payout_event_id(payout)
+        delivered = db.session.scalar(select(WebhookEvent).where(WebhookEvent.provider == self.name,
+                                                                 WebhookEvent.event_id == event_id))
+        if delivered is not None:
+            data = (delivered.payload or {}).get("data") or {}
+            paid = delivered.kind in (EventKind.PAYOUT_PAID, EventKind.REFUND_SUCCEEDED)
+            return RailPayoutState(RailPayoutStatus.PAID if paid else RailPayoutStatus.FAILED,
+                                   provider_ref=str(data.get("object_ref", "")), reason=str(data.get("reason", "")))
+        waiting = db.session.scalars(select(jobs.Job.payload).where(jobs.Job.kind == DELIVER_JOB,
+                                                                    jobs.Job.status != "done"))
+        for payload in waiting:
+            event = (payload or {}).get("event") or {}
+            if event.get("id") == event_id:
+                return RailPayoutState(RailPayoutStatus.PENDING, provider_ref=str(event["data"].get("object_ref", "")))
+        return RailPayoutState(RailPayoutStatus.UNKNOWN)
 
     def send_payout(self, payout: Payout, escrow: Escrow) -> PayoutResult:
         return self._schedule(EventKind.PAYOUT_PAID, payout, f"sbx_po_{payout.id}")

@@ -26,6 +26,8 @@ from payments.providers.base import (
     PayoutResult,
     ProviderError,
     ProviderEvent,
+    RailPayoutState,
+    RailPayoutStatus,
     SettlementLine,
     WebhookRejected,
 )
@@ -60,6 +62,11 @@ def build_provider(app: Flask) -> StripeProvider:
 def _fail(exc: stripe.StripeError) -> ProviderError:
     return ProviderError("Stripe refused: %(reason)s", reason=exc.user_message or str(exc) or type(exc).__name__,
                          stripe_code=getattr(exc, "code", None) or "")
+
+
+def _metadata(obj: Any) -> dict[str, Any]:
+    metadata = getattr(obj, "metadata", None)
+    return metadata.to_dict() if metadata is not None else {}
 
 
 class StripeProvider:
@@ -97,14 +104,15 @@ class StripeProvider:
         params: dict[str, Any] = {
             "amount": payout.amount_fen, "currency": payout.currency.lower(), "destination": account.external_id,
             "transfer_group": escrow.reference,
-            "metadata": {"payout_id": str(payout.id), "business_ref": payout.business_ref},
+            "metadata": {"payout_id": str(payout.id), "business_ref": payout.business_ref,
+                         "idempotency_key": payout.idempotency_key},
         }
         funding = self._funding_payin(escrow)
         if funding is not None and funding.charge_ref:
             params["source_transaction"] = funding.charge_ref  # pays out of that charge even before it settles
         try:
             transfer = self.client.v1.transfers.create(
-                params=params, options={"idempotency_key": idempotency_key("transfer", payout.business_ref)})
+                params=params, options={"idempotency_key": payout.idempotency_key})
         except stripe.StripeError as exc:
             raise _fail(exc) from exc
         return PayoutResult(provider_ref=transfer.id, confirmed=True)
@@ -116,11 +124,37 @@ class StripeProvider:
         try:
             refund = self.client.v1.refunds.create(
                 params={"payment_intent": funding.provider_ref, "amount": payout.amount_fen,
-                        "metadata": {"payout_id": str(payout.id), "business_ref": payout.business_ref}},
-                options={"idempotency_key": idempotency_key("refund", payout.business_ref)})
+                        "metadata": {"payout_id": str(payout.id), "business_ref": payout.business_ref,
+                                     "idempotency_key": payout.idempotency_key}},
+                options={"idempotency_key": payout.idempotency_key})
         except stripe.StripeError as exc:
             raise _fail(exc) from exc
         return PayoutResult(provider_ref=refund.id, confirmed=refund.status == "succeeded")
+
+    def payout_status(self, payout: Payout, escrow: Escrow) -> RailPayoutState:
+        """Find the Transfer (by transfer group) or Refund (by PaymentIntent) whose metadata carries the
+        payout's idempotency key. Stripe keeps idempotent replies for 24 hours only; the objects stay."""
+        key = payout.idempotency_key
+        try:
+            if payout.kind == "payout":
+                listing = self.client.v1.transfers.list(params={"transfer_group": escrow.reference, "limit": 100})
+                for transfer in listing.auto_paging_iter():
+                    if _metadata(transfer).get("idempotency_key") == key:
+                        return RailPayoutState(RailPayoutStatus.PAID, provider_ref=transfer.id)
+                return RailPayoutState(RailPayoutStatus.UNKNOWN)
+            funding = self._funding_payin(escrow)
+            if funding is None:
+                return RailPayoutState(RailPayoutStatus.UNKNOWN)
+            listing = self.client.v1.refunds.list(params={"payment_intent": funding.provider_ref, "limit": 100})
+            for refund in listing.auto_paging_iter():
+                if _metadata(refund).get("idempotency_key") == key:
+                    status = {"succeeded": RailPayoutStatus.PAID, "failed": RailPayoutStatus.FAILED,
+                              "canceled": RailPayoutStatus.FAILED}.get(refund.status or "", RailPayoutStatus.PENDING)
+                    return RailPayoutState(status, provider_ref=refund.id,
+                                           reason=getattr(refund, "failure_reason", None) or refund.status or "")
+            return RailPayoutState(RailPayoutStatus.UNKNOWN)
+        except stripe.StripeError as exc:
+            raise _fail(exc) from exc
 
     def reverse_payout(self, payout: Payout, amount_fen: int, reason_ref: str) -> str:
         """Take (part of) a Transfer back from the connected account; returns the reversal id."""

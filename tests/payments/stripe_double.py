@@ -24,7 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json"
+# ../shared/ref next to the checkout (a git worktree may sit one level deeper: look upwards)
+FIXTURES = next((p / "shared" / "ref" / "stripe" / "fixtures3.json" for p in Path(__file__).resolve().parents
+                 if (p / "shared" / "ref" / "stripe" / "fixtures3.json").exists()),
+                Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json")
 _RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 
@@ -233,6 +236,13 @@ class StripeDouble(stripe.HTTPClient):
                           metadata=p.get("metadata", {}), balance_transaction=txn["id"])
             self.objects[re_id] = obj
             return 200, obj
+        if method == "GET" and path in ("/v1/transfers", "/v1/refunds"):
+            # list filters as Stripe documents them: transfers by transfer_group, refunds by payment_intent
+            kind, field_ = ("transfer", "transfer_group") if path == "/v1/transfers" else ("refund", "payment_intent")
+            found = [o for o in reversed(self.objects.values())
+                     if o.get("object") == kind and (field_ not in p or o.get(field_) == p[field_])]
+            limit = int(p.get("limit", 10))
+            return 200, {"object": "list", "data": found[:limit], "has_more": len(found) > limit, "url": path}
         if method == "GET" and path == "/v1/balance_transactions":
             limit = int(p.get("limit", 10))
             newest_first = list(reversed(self.balance_transactions))
