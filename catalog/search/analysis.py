@@ -49,6 +49,11 @@ def _ensure_jieba() -> None:
             _initialised = True
 
 
+def warm_up() -> None:
+    """Load the segmenter's dictionary now rather than on a process's first search."""
+    _ensure_jieba()
+
+
 def is_cjk(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 

@@ -2,9 +2,10 @@
 
 Whoosh allows one writer per index, so only the worker writes (jobs ``search.index_listing`` and
 ``search.reindex_seller``, and ``jinshang reindex``); a writer that meets the lock waits with backoff
-and retries, so a LockError never reaches a user. Web processes open the index read-only and
-``refresh()`` their searcher before each query (cheap when nothing changed), which is how an edit
-saved through one gunicorn worker becomes visible through every other.
+and retries, so a LockError never reaches a user. Web processes open the index read-only: each search
+leases the newest view from a :class:`~catalog.search.whoosh_readers.ReaderPool` (a look at the
+directory when nothing changed), which is how an edit saved through one gunicorn worker becomes
+visible through every other, and why a search during an edit, in any thread, never meets a closed reader.
 
 Queries are evaluated by :mod:`catalog.search.whoosh_engine` (numpy over Whoosh's postings and
 columns, cached per segment) rather than by Whoosh's matchers, which score and count one document at
@@ -24,6 +25,7 @@ from typing import Any
 
 from whoosh import fields, index
 from whoosh.index import LockError
+from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
 from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer, query_tokens
@@ -42,6 +44,7 @@ from catalog.search.base import (
     suggest_query,
 )
 from catalog.search.whoosh_engine import NEAR_WEIGHT, TEXT_FIELDS, Engine, Plan, TextClause
+from catalog.search.whoosh_readers import ReaderPool, View
 
 log = logging.getLogger(__name__)
 WRITE_TIMEOUT = 120.0  # seconds a writer keeps retrying a held lock before the job is retried later
@@ -86,8 +89,8 @@ class WhooshIndex:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._searcher: Any = None
+        self._readers = ReaderPool(self.path)
+        self._read_lock = threading.Lock()
         self._engine = Engine()
         self._near_cache: dict[tuple[Any, ...], list[str]] = {}
 
@@ -160,30 +163,12 @@ class WhooshIndex:
 
     # ---- reader side (web processes) ----
     def refresh(self) -> None:
-        self._current_searcher()
-
-    def _current_searcher(self) -> Any:
-        """This process's searcher, refreshed to the latest commit; None while no index exists yet."""
-        with self._lock:
-            for attempt in range(READ_RETRIES):
-                try:
-                    if self._searcher is None:
-                        if not index.exists_in(str(self.path)):
-                            return None
-                        self._searcher = index.open_dir(str(self.path), readonly=True).searcher()
-                    else:
-                        self._searcher = self._searcher.refresh()
-                    return self._searcher
-                except (OSError, EOFError, ValueError, KeyError) as exc:
-                    # The writer merged segments between our reading the TOC and opening them: reopen.
-                    log.info("search index reopen after %r (attempt %d)", exc, attempt + 1)
-                    self._searcher = None
-                    time.sleep(0.02 * (attempt + 1))
-            raise RuntimeError("search index could not be opened")
+        with self._readers.lease():
+            pass
 
     def doc_count(self) -> int:
-        searcher = self._current_searcher()
-        return searcher.doc_count() if searcher is not None else 0
+        with self._readers.lease() as view:
+            return view.searcher.doc_count() if view is not None else 0
 
     def search(self, text: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
                facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
@@ -191,27 +176,42 @@ class WhooshIndex:
         page, per_page = clean_paging(page, per_page)
         tokens = query_tokens(text)
         sort = clean_sort(sort, bool(tokens))
-        searcher = self._current_searcher()
-        if searcher is None:
-            return SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
-        plan = Plan(words=self._words(searcher, tokens), groups=filter_groups(filters),
-                    ranges={("price" if key == "price" else f"n_{key}"): bounds
-                            for key, bounds in clean_ranges(ranges).items()},
-                    sort=sort, limit=page * per_page, facets=bool(facets))
-        outcome = self._engine.run(searcher, plan)
-        start = (page - 1) * per_page
+        empty = SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
+        for attempt in range(READ_RETRIES):
+            try:
+                with self._readers.lease() as view:
+                    if view is None:
+                        return empty
+                    return self._search(view, text, tokens, filters, ranges, facets, sort, page, per_page)
+            except ReaderClosed:  # cannot happen through the pool; kept as the last line of defence
+                log.warning("search met a closed reader (attempt %d)", attempt + 1)
+        return empty
+
+    def _search(self, view: View, text: str, tokens: list[str], filters: Filters | None, ranges: Ranges | None,
+                facets: Sequence[str], sort: str, page: int, per_page: int) -> SearchResults:
+        searcher = view.searcher
+        # One thread at a time reads the index's files through the shared readers (Whoosh's readers
+        # are not documented thread-safe); analysis and highlighting run outside the lock.
+        with self._read_lock:
+            plan = Plan(words=self._words(searcher, tokens, view.generation), groups=filter_groups(filters),
+                        ranges={("price" if key == "price" else f"n_{key}"): bounds
+                                for key, bounds in clean_ranges(ranges).items()},
+                        sort=sort, limit=page * per_page, facets=bool(facets))
+            outcome = self._engine.run(searcher, plan, view.generation)
+            start = (page - 1) * per_page
+            page_docs = list(zip(outcome.docnums[start:], outcome.scores[start:], strict=True))
+            stored_page = [(searcher.stored_fields(docnum), score) for docnum, score in page_docs]
+            suggestions = self._suggest(searcher, text) if outcome.total == 0 and tokens else []
         hits = []
-        for docnum, score in zip(outcome.docnums[start:], outcome.scores[start:], strict=True):
-            stored = searcher.stored_fields(docnum)  # only the page's documents are read
+        for stored, score in stored_page:
             title_zh, title_en = stored.get("title_zh", ""), stored.get("title_en", "")
             hits.append(Hit(id=int(stored["id"]), score=score, title_zh=title_zh, title_en=title_en,
                             highlights={"title": highlight(title_zh, tokens), "title_en": highlight(title_en, tokens),
                                         "summary": highlight(stored.get("summary", ""), tokens)}))
         facet_counts = count_facets(outcome.facet_terms, facets) if facets else {}
-        suggestions = self._suggest(searcher, text) if outcome.total == 0 and tokens else []
         return SearchResults(outcome.total, page, per_page, hits, facet_counts, suggestions, tokens)
 
-    def _words(self, searcher: Any, tokens: list[str]) -> list[TextClause]:
+    def _words(self, searcher: Any, tokens: list[str], generation: int) -> list[TextClause]:
         """Each query word as its exact terms in title and body plus, for Latin words, typo variants."""
         reader = searcher.reader()
         clauses = []
@@ -220,13 +220,14 @@ class WhooshIndex:
             distance = fuzzy_distance(token)
             if distance:
                 alternatives += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
-                                 for near in self._near(reader, name, token, distance) if near != token]
+                                 for near in self._near(reader, generation, name, token, distance)
+                                 if near != token]
             clauses.append(TextClause(alternatives))
         return clauses
 
-    def _near(self, reader: Any, fieldname: str, token: str, distance: int) -> list[str]:
+    def _near(self, reader: Any, generation: int, fieldname: str, token: str, distance: int) -> list[str]:
         """Indexed words within ``distance`` edits (sharing the first letter), cached per index version."""
-        key = (reader.generation(), fieldname, token, distance)
+        key = (generation, fieldname, token, distance)
         found = self._near_cache.get(key)
         if found is None:
             if len(self._near_cache) > 2048:

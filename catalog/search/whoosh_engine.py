@@ -12,7 +12,8 @@ own on-disk data, segment by segment:
 * only the page's documents are ranked in full and only their stored fields are read.
 
 Segments never change once written (deletions only grow), so everything derived from one is cached
-under ``(segment id, deleted count)`` and dropped when a refresh no longer lists it. Whoosh still
+under its segment id; deletions are a live mask recomputed from the segment's deleted set (an edit
+costs a mask, not a rebuild), and a segment's arrays are dropped when a merge removes it. Whoosh still
 owns the index: the writer, the analyzer, the lexicon (typo expansion, suggestions) and the files.
 """
 
@@ -123,15 +124,26 @@ class SegmentData:
         self.reader = reader
         self.size = reader.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
-        deleted = list(reader.segment().deleted_docs() or ())
-        if deleted:
-            self.live[np.asarray(deleted, dtype=np.int64)] = False
+        self._live_count = -1
         self._vocabulary = vocabulary
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lengths: dict[str, np.ndarray] = {}
         self._numbers: dict[str, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}
         self._pairs: tuple[np.ndarray, np.ndarray] | None = None
+
+    def use(self, reader: Any) -> None:
+        """Read through ``reader`` from now on (a later view of the same segment); only the live mask
+        depends on the view: a deletion is a mask update, never a rebuild of the arrays."""
+        self.reader = reader
+        segment = reader.segment()
+        count = segment.deleted_count()
+        if count != self._live_count:
+            live = np.ones(self.size, dtype=bool)
+            deleted = segment.deleted_docs()
+            if deleted:
+                live[np.fromiter(deleted, dtype=np.int64, count=count)] = False
+            self.live, self._live_count = live, count
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         key = (fieldname, text)
@@ -215,38 +227,42 @@ class Engine:
     """Evaluates a :class:`Plan` against a Whoosh searcher, caching per segment (one per process)."""
 
     def __init__(self) -> None:
-        self._segments: dict[tuple[str, int], SegmentData] = {}
+        self._segments: dict[str, SegmentData] = {}
         self._vocabulary = Vocabulary()
         self._lock = threading.Lock()  # the caches are shared by a process's threads
+        self._generation = -1
 
-    def _segment_data(self, searcher: Any) -> list[tuple[SegmentData, int]]:
-        current: dict[tuple[str, int], SegmentData] = {}
+    def _segment_data(self, searcher: Any, generation: int) -> list[tuple[SegmentData, int]]:
+        current: dict[str, SegmentData] = {}
         result = []
         for leaf, offset in searcher.leaf_searchers():
             reader = leaf.reader()
             if not reader.doc_count_all():
                 continue  # an index emptied by a reindex of nothing has no segment
-            segment = reader.segment()
-            key = (segment.segment_id(), segment.deleted_count())
+            key = reader.segment().segment_id()
             data = self._segments.get(key)
             if data is None:
                 data = SegmentData(reader, self._vocabulary)
-            data.reader = reader  # the same segment may come back in a new reader after a refresh
+            data.use(reader)  # the same segment comes back in a new view after an edit elsewhere
             current[key] = data
             result.append((data, offset))
-        self._segments = current  # segments a refresh no longer lists are dropped
+        if generation >= self._generation:
+            # Segments the newest view no longer lists (merged away) are dropped; an older view still
+            # read by another thread keeps its own arrays only for this query (rare: during a merge).
+            self._segments, self._generation = current, generation
         return result
 
-    def run(self, searcher: Any, plan: Plan) -> Outcome:
+    def run(self, searcher: Any, plan: Plan, generation: int = 0) -> Outcome:
+        """Evaluate ``plan`` on ``searcher`` (a view of index ``generation``; newer views win the cache)."""
         with self._lock:
-            return self._run(searcher, plan)
+            return self._run(searcher, plan, generation)
 
-    def _run(self, searcher: Any, plan: Plan) -> Outcome:
+    def _run(self, searcher: Any, plan: Plan, generation: int) -> Outcome:
         stats = _Stats(searcher)
         found_docs, found_scores, found_keys = [], [], []
         total = 0
         counts = np.zeros(0, dtype=np.int64)
-        for data, offset in self._segment_data(searcher):
+        for data, offset in self._segment_data(searcher, generation):
             mask, scores = self._match(data, plan, stats)
             matched = np.flatnonzero(mask)
             total += len(matched)
