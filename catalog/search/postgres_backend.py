@@ -20,7 +20,20 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -175,9 +188,13 @@ class PostgresIndex:
         else:
             table = SearchDocumentRow.__table__
             stmt = insert(table).values(rows)
+            columns = [c for c in table.c if c.name != "listing_id"]
+            # A row whose every column is unchanged is not rewritten (no dead tuple, no GIN update):
+            # edits of what is not searched (stock, views) cost the index nothing.
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.listing_id],
-                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "listing_id"},
+                set_={c.name: stmt.excluded[c.name] for c in columns},
+                where=tuple_(*columns).is_distinct_from(tuple_(*(stmt.excluded[c.name] for c in columns))),
             )
             db.session.execute(stmt)
         if latin:

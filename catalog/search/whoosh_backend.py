@@ -15,6 +15,7 @@ a time in Python; typo variants come from Whoosh's lexicon, suggestions from its
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import random
 import threading
@@ -64,9 +65,14 @@ def make_schema() -> fields.Schema:
         title_zh=fields.STORED,
         title_en=fields.STORED,
         summary=fields.STORED,
+        digest=fields.STORED,  # of the indexed fields: an edit that changes none of them is not written
     )
     schema.add("n_*", fields.NUMERIC(float, bits=64), glob=True)
     return schema
+
+
+def _digest(values: dict[str, Any]) -> str:
+    return hashlib.blake2b(repr(sorted(values.items())).encode(), digest_size=12).hexdigest()
 
 
 def _fields(doc: SearchDocument) -> dict[str, Any]:
@@ -79,6 +85,7 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
     }
     for key, number in doc.numbers.items():
         values[f"n_{key}"] = float(number)
+    values["digest"] = _digest(values)
     return values
 
 
@@ -130,11 +137,26 @@ class WhooshIndex:
         writer.commit(**commit_args)
 
     def index(self, documents: Iterable[SearchDocument]) -> None:
+        """Add or replace documents; one whose indexed fields did not change is skipped (no commit at
+        all when none changed), so edits of what is not searched cost the readers nothing."""
+        changed = self._changed([_fields(doc) for doc in documents])
+        if not changed:
+            return
+
         def work(writer: Any) -> None:
-            for doc in documents:
-                writer.update_document(**_fields(doc))
+            known = set(writer.schema.names())
+            for values in changed:
+                writer.update_document(**{k: v for k, v in values.items() if k in known or k.startswith("n_")})
 
         self._write(work)
+
+    def _changed(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._readers.lease() as view:
+            if view is None:
+                return batch
+            with self._read_lock:
+                stored = {values["id"]: view.searcher.document(id=values["id"]) for values in batch}
+        return [values for values in batch if (stored[values["id"]] or {}).get("digest") != values["digest"]]
 
     def delete(self, ids: Iterable[int]) -> None:
         def work(writer: Any) -> None:
