@@ -29,6 +29,7 @@ TRADE_WORDS = (
 )
 STOPWORDS = frozenset({"的", "了", "和", "与", "及", "或", "等", "是", "在", "a", "an", "and", "or", "the", "of",
                        "for", "to", "in", "on", "with", "by", "at", "from", "is", "are", "not"})
+GRADE_SUFFIX = re.compile(r"([a-z]{1,5}\d{2,4})[a-z]{1,2}")  # hrb400e → hrb400, q235b → q235
 MIN_LATIN = 2  # single Latin letters ("d" of "St,d") carry no meaning on their own
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def tokenize(text: str, mode: str = "query") -> list[str]:
         tokens.append(token[:60])
         if mode == "index" and len(token) > 1 and all(is_cjk(ch) for ch in token):
             tokens.extend(token)
+        elif mode == "index" and (grade := GRADE_SUFFIX.fullmatch(token)):
+            tokens.append(grade.group(1))  # HRB400E is also an HRB400, Q235B a Q235: the base grade finds it
     return tokens
 
 

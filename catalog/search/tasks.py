@@ -85,3 +85,14 @@ def reindex_command() -> None:
         count = index.replace_all(searchable_documents(), progress=bar.update)
     db.session.commit()  # the postgres backend writes in this transaction
     click.echo(f"indexed {count} listings")
+
+
+@click.command("vocabulary-seed")
+@with_appcontext
+def vocabulary_seed_command() -> None:
+    """Add the default trade vocabulary rows that are missing (operators edit them at /operator/vocabulary)."""
+    from catalog.search.vocabulary import seed_vocabulary
+
+    added = seed_vocabulary()
+    db.session.commit()
+    click.echo(f"added {added} vocabulary rows")

@@ -29,14 +29,17 @@ from whoosh.index import LockError
 from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
-from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer, query_tokens
+from catalog.search import vocabulary
+from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer
 from catalog.search.base import (
     Filters,
     Hit,
+    Prefer,
     Ranges,
     SearchDocument,
     SearchResults,
     clean_paging,
+    clean_prefer,
     clean_ranges,
     clean_sort,
     count_facets,
@@ -44,6 +47,7 @@ from catalog.search.base import (
     filter_groups,
     suggest_query,
 )
+from catalog.search.understand import Clause, expand
 from catalog.search.whoosh_engine import NEAR_WEIGHT, TEXT_FIELDS, Engine, Plan, TextClause
 from catalog.search.whoosh_readers import ReaderPool, View
 
@@ -194,31 +198,36 @@ class WhooshIndex:
 
     def search(self, text: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
                facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
-               per_page: int = 20) -> SearchResults:
+               per_page: int = 20, prefer: Prefer | None = None) -> SearchResults:
         page, per_page = clean_paging(page, per_page)
-        tokens = query_tokens(text)
-        sort = clean_sort(sort, bool(tokens))
+        clauses, tokens = expand(text, vocabulary.current())
+        prefer = clean_prefer(prefer)
+        sort = clean_sort(sort, bool(tokens or prefer))
         empty = SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
         for attempt in range(READ_RETRIES):
             try:
                 with self._readers.lease() as view:
                     if view is None:
                         return empty
-                    return self._search(view, text, tokens, filters, ranges, facets, sort, page, per_page)
+                    return self._search(view, text, (clauses, tokens), filters, ranges, facets, sort, page,
+                                        per_page, prefer)
             except ReaderClosed:  # cannot happen through the pool; kept as the last line of defence
                 log.warning("search met a closed reader (attempt %d)", attempt + 1)
         return empty
 
-    def _search(self, view: View, text: str, tokens: list[str], filters: Filters | None, ranges: Ranges | None,
-                facets: Sequence[str], sort: str, page: int, per_page: int) -> SearchResults:
+    def _search(self, view: View, text: str, query: tuple[list[Clause], list[str]], filters: Filters | None,
+                ranges: Ranges | None, facets: Sequence[str], sort: str, page: int, per_page: int,
+                prefer: dict[str, tuple[str, float, float]]) -> SearchResults:
         searcher = view.searcher
+        clauses, tokens = query
         # One thread at a time reads the index's files through the shared readers (Whoosh's readers
         # are not documented thread-safe); analysis and highlighting run outside the lock.
         with self._read_lock:
-            plan = Plan(words=self._words(searcher, tokens, view.generation), groups=filter_groups(filters),
+            plan = Plan(words=self._words(searcher, clauses, view.generation), groups=filter_groups(filters),
                         ranges={("price" if key == "price" else f"n_{key}"): bounds
                                 for key, bounds in clean_ranges(ranges).items()},
-                        sort=sort, limit=page * per_page, facets=bool(facets))
+                        sort=sort, limit=page * per_page, facets=bool(facets),
+                        prefer=[(f"n_{key}", direction, low, high) for key, (direction, low, high) in prefer.items()])
             outcome = self._engine.run(searcher, plan, view.generation)
             start = (page - 1) * per_page
             page_docs = list(zip(outcome.docnums[start:], outcome.scores[start:], strict=True))
@@ -233,19 +242,19 @@ class WhooshIndex:
         facet_counts = count_facets(outcome.facet_terms, facets) if facets else {}
         return SearchResults(outcome.total, page, per_page, hits, facet_counts, suggestions, tokens)
 
-    def _words(self, searcher: Any, tokens: list[str], generation: int) -> list[TextClause]:
-        """Each query word as its exact terms in title and body plus, for Latin words, typo variants."""
+    def _words(self, searcher: Any, clauses: list[Clause], generation: int) -> list[TextClause]:
+        """Each clause's words as their exact terms in title and body plus, for Latin words, typo variants."""
         reader = searcher.reader()
-        clauses = []
-        for token in tokens:
-            alternatives = [(name, token, 1.0) for name in TEXT_FIELDS]
+
+        def alternatives(token: str) -> list[tuple[str, str, float]]:
+            found = [(name, token, 1.0) for name in TEXT_FIELDS]
             distance = fuzzy_distance(token)
             if distance:
-                alternatives += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
-                                 for near in self._near(reader, generation, name, token, distance)
-                                 if near != token]
-            clauses.append(TextClause(alternatives))
-        return clauses
+                found += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
+                          for near in self._near(reader, generation, name, token, distance) if near != token]
+            return found
+
+        return [TextClause([[alternatives(token) for token in option] for option in clause]) for clause in clauses]
 
     def _near(self, reader: Any, generation: int, fieldname: str, token: str, distance: int) -> list[str]:
         """Indexed words within ``distance`` edits (sharing the first letter), cached per index version."""

@@ -34,14 +34,22 @@ B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults
 TEXT_FIELDS = ("title", "body")
 NEAR_WEIGHT = 0.5  # a typo variant ("thermel" → "thermal") counts half an exact match
 POSTINGS_CACHE = 4096  # term postings kept per segment
+PREFER_WEIGHT = 4.0  # a stated preference outweighs the small BM25 differences between similar lots
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+Alternatives = list[tuple[str, str, float]]  # (field, term, weight): any of them matches one word
 
 
 @dataclass
 class TextClause:
-    """One query word: (field, term, weight) alternatives, any of which matches (OR)."""
+    """One query clause: options (OR), each a list of words (AND), each word its alternatives (OR).
 
-    alternatives: list[tuple[str, str, float]]
+    ``电煤`` is one clause with the options [电煤], [动力煤], [thermal, coal], ...; a plain word is one
+    option of one word. A clause scores its best matching option.
+    """
+
+    options: list[list[Alternatives]]
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Plan:
     sort: str
     limit: int
     facets: bool = True
+    prefer: list[tuple[str, str, float, float]] = field(default_factory=list)  # (field, low|high, scale)
 
 
 @dataclass
@@ -301,22 +310,48 @@ class Engine:
                     mask &= values >= low
                 if high is not None:
                     mask &= values <= high
-        if not plan.words:
+        if not plan.words and not plan.prefer:
             return mask, None
         total = np.zeros(data.size)
         for clause in plan.words:
+            if len(clause.options) == 1:  # the common case: score straight into the total
+                mask &= Engine._option(data, clause.options[0], stats, total)
+                continue
+            clause_mask = np.zeros(data.size, dtype=bool)
+            clause_score = np.zeros(data.size)
+            for option in clause.options:
+                option_score = np.zeros(data.size)
+                option_mask = Engine._option(data, option, stats, option_score)
+                option_score[~option_mask] = 0.0
+                np.maximum(clause_score, option_score, out=clause_score)
+                clause_mask |= option_mask
+            mask &= clause_mask
+            total += clause_score
+        for fieldname, direction, low, high in plan.prefer:
+            # A stated preference (低硫 → low St,d) adds up to PREFER_WEIGHT; a lot without the value adds 0.
+            values = data.numbers(fieldname)
+            with np.errstate(invalid="ignore"):
+                share = (high - values if direction == "low" else values - low) / ((high - low) or 1.0)
+            total += PREFER_WEIGHT * np.nan_to_num(np.clip(share, 0.0, 1.0), nan=0.0)
+        return mask, total
+
+    @staticmethod
+    def _option(data: SegmentData, words: list[Alternatives], stats: _Stats, score: np.ndarray) -> np.ndarray:
+        """Documents having every word of ``words``; adds their BM25F into ``score``."""
+        mask = np.ones(data.size, dtype=bool)
+        for alternatives in words:
             word_mask = np.zeros(data.size, dtype=bool)
-            for fieldname, text, weight in clause.alternatives:
+            for fieldname, text, weight in alternatives:
                 ids, tf = data.postings(fieldname, text)
                 if not len(ids):
                     continue
                 word_mask[ids] = True
                 lengths = data.field_lengths(fieldname)[ids]
                 average = stats.average_length(fieldname)
-                total[ids] += weight * stats.idf(fieldname, text) * (tf * (K1 + 1)) / (
+                score[ids] += weight * stats.idf(fieldname, text) * (tf * (K1 + 1)) / (
                     tf + K1 * ((1 - B) + B * lengths / average))
             mask &= word_mask
-        return mask, total
+        return mask
 
     @staticmethod
     def _sort_keys(data: SegmentData, sort: str, matched: np.ndarray, scores: np.ndarray | None
