@@ -66,7 +66,7 @@ MAX_POSITION = 16383  # tsvector positions stop at 2^14 - 1
 BATCH = 1000
 LOAD_TABLE = "search_document_load"  # replace_all's temporary table
 GIN_INDEXES = ("ix_search_document_tsv", "ix_search_document_facet_terms")
-PREFER_WEIGHT = 1.0
+PREFER_WEIGHT = 10.0  # ts_rank stays below about 1: the preference orders the lots that match the words
 
 
 class SearchDocumentRow(db.Model):

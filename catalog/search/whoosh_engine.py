@@ -34,7 +34,7 @@ B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults
 TEXT_FIELDS = ("title", "body")
 NEAR_WEIGHT = 0.5  # a typo variant ("thermel" → "thermal") counts half an exact match
 POSTINGS_CACHE = 4096  # term postings kept per segment
-PREFER_WEIGHT = 4.0  # a stated preference outweighs the small BM25 differences between similar lots
+PREFER_WEIGHT = 10.0  # a stated preference outweighs the BM25 differences between lots that match the words
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
