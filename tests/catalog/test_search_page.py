@@ -9,8 +9,8 @@ import pytest
 
 from catalog.search import vocabulary
 from catalog.search.vocabulary import VocabularyEntry, seed_vocabulary
-from tests.catalog.test_views import indexed, seller_client, sign_in  # noqa: F401 (a fixture)
-from tests.factories import make_listing, make_staff
+from tests.catalog.test_views import indexed, sign_in
+from tests.factories import make_company, make_listing, make_member, make_staff
 
 
 @pytest.fixture
@@ -76,5 +76,8 @@ def test_operator_edits_the_vocabulary_as_data(client, db, trade) -> None:  # ty
     assert client.get("/api/v1/search?q=" + quote("煤电")).json["total"] == 0
 
 
-def test_vocabulary_page_is_for_operators(seller_client, db) -> None:  # type: ignore[no-untyped-def]
-    assert seller_client.get("/operator/vocabulary").status_code == 403
+def test_vocabulary_page_is_for_operators(client, db) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, make_member(make_company()))
+    assert client.get("/operator/vocabulary").status_code == 403
+    assert client.post("/operator/vocabulary", data={"kind": "synonym", "term": "x", "expansion": "y"}
+                       ).status_code == 403
