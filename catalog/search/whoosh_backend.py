@@ -101,6 +101,7 @@ class WhooshIndex:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._readers = ReaderPool(self.path)
+        self.build_procs = 1
         self._read_lock = threading.Lock()
         self._engine = Engine()
         self._near_cache: dict[tuple[Any, ...], list[str]] = {}
@@ -118,21 +119,22 @@ class WhooshIndex:
             finally:
                 fcntl.flock(guard, fcntl.LOCK_UN)
 
-    def _writer(self) -> Any:
+    def _writer(self, **options: Any) -> Any:
         """A writer, waiting with exponential backoff (and jitter) while another process holds the lock."""
         ix = self._open_for_writing()
         delay, deadline = 0.05, time.monotonic() + WRITE_TIMEOUT
         while True:
             try:
-                return ix.writer()
+                return ix.writer(**options)
             except LockError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(delay + random.uniform(0, delay))  # noqa: S311 (jitter, not security)
                 delay = min(delay * 2, 1.0)
 
-    def _write(self, work: Callable[[Any], None], **commit_args: Any) -> None:
-        writer = self._writer()
+    def _write(self, work: Callable[[Any], None], writer_options: dict[str, Any] | None = None,
+               **commit_args: Any) -> None:
+        writer = self._writer(**(writer_options or {}))
         try:
             work(writer)
         except BaseException:
@@ -180,8 +182,10 @@ class WhooshIndex:
                 if progress:
                     progress(1)
 
-        # CLEAR: the new segment replaces every old one in a single commit; readers switch at once.
-        self._write(work, mergetype=CLEAR)
+        # CLEAR: the new segments replace every old one in a single commit; readers switch at once.
+        # build_procs > 1 (jinshang reindex, the benchmark) analyses in that many processes, one segment each.
+        options = {"procs": self.build_procs, "multisegment": True, "limitmb": 256} if self.build_procs > 1 else {}
+        self._write(work, options, mergetype=CLEAR)
         return count
 
     def optimize(self) -> None:
@@ -257,14 +261,21 @@ class WhooshIndex:
         return [TextClause([[alternatives(token) for token in option] for option in clause]) for clause in clauses]
 
     def _near(self, reader: Any, generation: int, fieldname: str, token: str, distance: int) -> list[str]:
-        """Indexed words within ``distance`` edits (sharing the first letter), cached per index version."""
-        key = (generation, fieldname, token, distance)
-        found = self._near_cache.get(key)
-        if found is None:
-            if len(self._near_cache) > 2048:
-                self._near_cache.clear()
-            found = self._near_cache[key] = list(reader.terms_within(fieldname, token, distance, prefix=1))
-        return found
+        """Indexed words within ``distance`` edits (sharing the first letter), cached per segment: an edit
+        (a new small segment) looks only through the new segment's lexicon."""
+        found: set[str] = set()
+        leaves = [leaf for leaf, _offset in reader.leaf_readers()] if not reader.is_atomic() else [reader]
+        for leaf in leaves:
+            if not hasattr(leaf, "segment"):
+                continue
+            key = (leaf.segment().segment_id(), fieldname, token, distance)
+            words = self._near_cache.get(key)
+            if words is None:
+                if len(self._near_cache) > 8192:
+                    self._near_cache.clear()
+                words = self._near_cache[key] = list(leaf.terms_within(fieldname, token, distance, prefix=1))
+            found.update(words)
+        return sorted(found)
 
     @staticmethod
     def _suggest(searcher: Any, text: str) -> list[str]:
