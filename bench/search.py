@@ -93,12 +93,11 @@ def child(args: argparse.Namespace) -> None:
     edits_docs = pickle.loads(Path(spec["edits"]).read_bytes()) if spec.get("churn") else []  # noqa: S301
     app = _app(spec["db"])
     with app.app_context():
-        from catalog.search.analysis import warm_up
-
-        warm_up()  # what wsgi.py does before a worker serves
         if engine == "plain":
             from bench.plain_whoosh import PlainWhoosh
+            from catalog.search.analysis import warm_up
 
+            warm_up()
             backend: Any = PlainWhoosh(spec["dir"])
             search = backend.search
         else:
@@ -106,6 +105,10 @@ def child(args: argparse.Namespace) -> None:
             from catalog.search.understand import understand
 
             backend = make_index(engine, index_dir=spec["dir"])
+            app.extensions["catalog_search"] = {"index": backend}
+            from catalog.search import prepare
+
+            prepare()  # what wsgi.py does before a worker serves
 
             def search(query: dict[str, Any]) -> Any:
                 meaning = understand(query["text"], vocabulary.current())

@@ -196,6 +196,13 @@ class WhooshIndex:
         with self._readers.lease():
             pass
 
+    def warm(self) -> None:
+        """Open the newest view and build the arrays every search needs (see catalog.search.prepare)."""
+        with self._readers.lease() as view:
+            if view is not None:
+                with self._read_lock:
+                    self._engine.warm(view.searcher, view.generation)
+
     def doc_count(self) -> int:
         with self._readers.lease() as view:
             return view.searcher.doc_count() if view is not None else 0

@@ -261,6 +261,16 @@ class Engine:
             self._segments, self._generation = current, generation
         return result
 
+    def warm(self, searcher: Any, generation: int) -> None:
+        """Build each segment's facet pairs, sort columns and field lengths now rather than on a search."""
+        with self._lock:
+            for data, _offset in self._segment_data(searcher, generation):
+                data.facet_pairs()
+                for name in ("price", "published", "credit"):
+                    data.column(name)
+                for name in TEXT_FIELDS:
+                    data.field_lengths(name)
+
     def run(self, searcher: Any, plan: Plan, generation: int = 0) -> Outcome:
         """Evaluate ``plan`` on ``searcher`` (a view of index ``generation``; newer views win the cache)."""
         with self._lock:
