@@ -35,16 +35,14 @@ def get_index() -> SearchIndex:
 
 
 def prepare() -> None:
-    """Before a process serves (wsgi.py): load the segmenter, the vocabulary and the index's arrays.
+    """Before a process serves (wsgi.py): load the segmenter and the index's arrays.
 
     Under gunicorn ``--preload`` this runs once in the master and every forked worker shares the result
     (copy-on-write), so no user's first search pays for it and workers do not each hold a copy.
     """
-    from catalog.search import vocabulary
     from catalog.search.analysis import warm_up
 
-    warm_up()
-    vocabulary.current()
+    warm_up()  # the vocabulary is not read here: no database access before the fork (one SELECT later)
     index = get_index()
     warm = getattr(index, "warm", None)
     if warm is not None:
