@@ -8,10 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the catalog models, pages, search backend, job handlers and CLI commands."""
     # models registers the tables; admin_views and seller_views add their routes to catalog.views.bp
-    from catalog import admin_views, models, seller_views  # noqa: F401
+    from catalog import admin_views, models, seller_views, vocabulary_views  # noqa: F401
     from catalog.api import api_bp
-    from catalog.search import postgres_backend  # noqa: F401  (its tables exist on every database)
-    from catalog.search.tasks import reindex_command
+    from catalog.search import postgres_backend, vocabulary  # noqa: F401  (their tables exist on every database)
+    from catalog.search.tasks import reindex_command, vocabulary_seed_command
     from catalog.views import bp
 
     app.config.setdefault("EXPOSE_WORKER_PID", os.environ.get("JINSHANG_EXPOSE_WORKER_PID") == "1")
@@ -21,4 +21,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.cli.add_command(reindex_command)
+    app.cli.add_command(vocabulary_seed_command)
 

@@ -51,6 +51,15 @@ def search():  # type: ignore[no-untyped-def]
     body["hits"] = [hit for hit in body["hits"] if hit["listing"] is not None]
     body["query"] = {"q": params.text, "filters": params.filters, "sort": params.sort,
                      "ranges": {k: list(v) for k, v in params.ranges.items()}}
+    meaning = params.understanding
+    body["understood"] = {
+        "text": meaning.text, "ranges": {k: list(v) for k, v in meaning.ranges.items()},
+        "prefer": {k: v[0] for k, v in meaning.prefer.items()},
+        "chips": [{"key": c.key, "label_zh": c.label_zh, "label_en": c.label_en, "without": c.without}
+                  for c in meaning.chips],
+        "notes": [note.__dict__ for note in meaning.notes],
+        "dominant_category": params.dominant.slug if params.dominant is not None else None,
+    }
     return body
 
 

@@ -4,6 +4,9 @@
 available_quantity >= :q`` is atomic on both databases: on PostgreSQL a concurrent writer waits for
 the row and re-checks the condition on the committed row; on SQLite the write lock (BEGIN IMMEDIATE)
 serialises writers. No read-then-write race is possible because nothing is read first.
+
+Stock is not searched, so a reservation re-indexes the listing only when it crosses zero (the
+listing sells out and leaves the index, or comes back on sale): an order costs the index nothing.
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ def reserve(listing_id: int, quantity: Decimal) -> Decimal:
             # SET expressions see the old row on both databases, so this tests the new quantity.
             status=case((remaining <= 0, ListingStatus.SOLD_OUT.value), else_=Listing.status),
         )
-        .returning(Listing.available_quantity)
+        .returning(Listing.available_quantity, Listing.status)
         .execution_options(synchronize_session=False)
     )
     row = result.first()
     if row is None:
         _explain_refusal(listing_id, quantity)
     _expire(listing_id)
-    enqueue("search.index_listing", listing_id=listing_id)
+    if row[1] != ListingStatus.PUBLISHED:  # sold out: it leaves the index (stock itself is not searched)
+        enqueue("search.index_listing", listing_id=listing_id)
     return Decimal(row[0])
 
 
@@ -71,7 +75,8 @@ def release(listing_id: int, quantity: Decimal) -> Decimal:
     if row is None:
         raise NotFound("Listing not found")
     _expire(listing_id)
-    enqueue("search.index_listing", listing_id=listing_id)
+    if Decimal(row[0]) - quantity <= 0:  # back from zero (sold out → on sale): it returns to the index
+        enqueue("search.index_listing", listing_id=listing_id)
     return Decimal(row[0])
 
 

@@ -15,8 +15,9 @@ from catalog import categories as category_service
 from catalog import specs as spec_rules
 from catalog.media import upload_root
 from catalog.models import Category, Listing, ListingAttachment, ListingPhoto, ListingStatus
-from catalog.search import get_index
+from catalog.search import get_index, vocabulary
 from catalog.search.params import SearchParams, parse_search_args
+from catalog.search.understand import understand
 from market.accounts.context import acting_company_id
 from market.accounts.models import Company
 from market.core.validation import Page, parse_value
@@ -70,9 +71,35 @@ def listings_in_order(ids: list[int]) -> list[Listing]:
     return [rows[i] for i in ids if i in rows and rows[i].status == ListingStatus.PUBLISHED]
 
 
+DOMINANT_SHARE = 0.6  # a category holding this share of the results shows its spec filters at once
+
+
 def run_search(params: SearchParams) -> Any:
-    return get_index().search(params.text, filters=params.filters, ranges=params.ranges, facets=params.facets,
-                               sort=params.sort, page=params.page, per_page=params.per_page)
+    """Understand the query in the trade's terms, search, and find the category most results fall into."""
+    meaning = understand(params.text, vocabulary.current())
+    params.understanding = meaning
+    ranges = {**meaning.ranges, **params.ranges}  # a filter set on the page overrides what the text said
+    results = get_index().search(meaning.text, filters=params.filters, ranges=ranges, facets=params.facets,
+                                 sort=params.sort, page=params.page, per_page=params.per_page,
+                                 prefer=meaning.prefer)
+    if params.category is None:
+        params.dominant = dominant_category(results.facets.get("category", {}), results.total)
+        if params.dominant is not None:
+            params.schema = params.dominant.effective_schema()
+    return results
+
+
+def dominant_category(counts: dict[str, int], total: int) -> Category | None:
+    """The most specific category with a spec schema that holds most of the results, if one does."""
+    if not total:
+        return None
+    candidates = {int(cid): n for cid, n in counts.items() if n >= DOMINANT_SHARE * total}
+    best = None
+    for category in category_service.all_categories():
+        if category.id in candidates and category.effective_schema() and (
+                best is None or len(category.ancestors()) > len(best.ancestors())):
+            best = category
+    return best
 
 
 @bp.get("/search")

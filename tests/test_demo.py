@@ -32,6 +32,14 @@ def test_demo_shows_the_core_and_its_ledger_checks_out(app):
     released = db.session.scalars(select(Escrow).where(Escrow.released_fen > 0)).all()
     assert released, "an escrow released after inspection"
     assert db.session.scalar(select(func.count(CreditSnapshot.id))) > 0
+    # the demo speaks the trade: 电煤 (a buyer's word for 动力煤) and pinyin find the demo's thermal coal
+    from catalog.search import get_index, vocabulary
+
+    vocabulary.forget()
+    for query in ("电煤", "dongli mei"):
+        hits = get_index().search(query, per_page=5).hits
+        assert hits, query
+        assert all(db.session.get(Listing, hit.id).category.slug == "thermal-coal" for hit in hits), query
     # what is left is scheduled for later (expiry, auto-release), never failed
     assert db.session.scalars(select(Job.kind).where(Job.last_error.is_not(None))).all() == []
 

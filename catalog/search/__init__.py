@@ -10,7 +10,7 @@ from flask import current_app
 
 from catalog.search.base import SearchDocument, SearchIndex, SearchResults
 
-__all__ = ["SearchDocument", "SearchIndex", "SearchResults", "get_index", "make_index"]
+__all__ = ["SearchDocument", "SearchIndex", "SearchResults", "get_index", "make_index", "prepare"]
 
 
 def make_index(backend: str, *, index_dir: str | None = None) -> SearchIndex:
@@ -32,3 +32,18 @@ def get_index() -> SearchIndex:
     if "index" not in state:
         state["index"] = make_index(current_app.config["SEARCH_BACKEND"])
     return state["index"]
+
+
+def prepare() -> None:
+    """Before a process serves (wsgi.py): load the segmenter and the index's arrays.
+
+    Under gunicorn ``--preload`` this runs once in the master and every forked worker shares the result
+    (copy-on-write), so no user's first search pays for it and workers do not each hold a copy.
+    """
+    from catalog.search.analysis import warm_up
+
+    warm_up()  # the vocabulary is not read here: no database access before the fork (one SELECT later)
+    index = get_index()
+    warm = getattr(index, "warm", None)
+    if warm is not None:
+        warm()

@@ -88,6 +88,7 @@ class SearchResults:
 
 Ranges = Mapping[str, tuple[float | None, float | None]]
 Filters = Mapping[str, Sequence[str]]
+Prefer = Mapping[str, tuple[str, float, float]]  # spec key → ("low" | "high", scale low, scale high)
 
 
 @runtime_checkable
@@ -113,8 +114,12 @@ class SearchIndex(Protocol):
 
     def search(self, text: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
                facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
-               per_page: int = 20) -> SearchResults:
+               per_page: int = 20, prefer: Prefer | None = None) -> SearchResults:
         """Search ``text`` (plain words, never query syntax) within ``filters``/``ranges``.
+
+        Words are expanded through the trade vocabulary (synonyms, narrower kinds, pinyin) by
+        :func:`catalog.search.understand.expand`, the same for every backend. ``prefer`` ranks lots by a
+        numeric spec ("low" St,d first) on top of relevance; a lot without the value gets no bonus.
 
         Returns the page's hits (highlighted), the total, counts for each requested facet key
         (``category``, ``city``, ``county``, ``industry``, ``spec.<key>``) and, when nothing matched,
@@ -178,6 +183,19 @@ def count_facets(term_counts: Mapping[str, int], facets: Sequence[str]) -> dict[
             if term.startswith(prefix):
                 result[key][term[len(prefix):]] = count
     return {key: dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))) for key, values in result.items()}
+
+
+def clean_prefer(prefer: Prefer | None) -> dict[str, tuple[str, float, float]]:
+    """Keep well-formed preferences only (a direction, and a finite scale of non-zero width)."""
+    result = {}
+    for key, value in (prefer or {}).items():
+        try:
+            direction, low, high = value[0], float(value[1]), float(value[2])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if direction in ("low", "high") and math.isfinite(low) and math.isfinite(high) and high != low:
+            result[str(key)] = (direction, low, high)
+    return result
 
 
 def clean_ranges(ranges: Ranges | None) -> dict[str, tuple[float | None, float | None]]:

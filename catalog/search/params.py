@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from catalog.categories import by_slug
+from catalog.categories import all_categories, by_slug
 from catalog.models import Category
 from catalog.search.base import SORTS, clean_paging
 from catalog.specs import facet_attributes, range_attributes
@@ -35,6 +35,8 @@ class SearchParams:
     per_page: int = 20
     schema: list[dict[str, Any]] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
+    understanding: Any = None  # catalog.search.understand.Understanding, set when the search runs
+    dominant: Category | None = None  # the category most results fall into (its spec filters show)
 
     def query_args(self, **changes: Any) -> dict[str, Any]:
         """The URL arguments of this search with ``changes`` (None removes a key) — for links."""
@@ -75,6 +77,15 @@ def _number(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def every_attribute() -> list[dict[str, Any]]:
+    """The spec attributes of every category, each key once (the first category's definition wins)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for category in all_categories():
+        for attribute in category.spec_schema or []:
+            seen.setdefault(attribute["key"], attribute)
+    return list(seen.values())
+
+
 def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
     """Turn request arguments into a :class:`SearchParams`."""
     params = SearchParams()
@@ -95,7 +106,10 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
         values = [v.strip() for v in args.getlist(key) if v and v.strip()][:MAX_VALUES]
         if values:
             params.filters[key] = [v[:20] for v in values]
-    facet_keys = {a["key"] for a in facet_attributes(params.schema)}
+    # Without a chosen category, the spec filters of any category apply (the page offers those of the
+    # category most results fall into, without a click on it first).
+    known_schema = params.schema if params.category is not None else every_attribute()
+    facet_keys = {a["key"] for a in facet_attributes(known_schema)}
     for name in args:
         if name.startswith("f."):
             key = name[2:]
@@ -104,7 +118,7 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
                 params.filters[f"spec.{key}"] = values
             elif values:
                 params.problems[name] = "This filter does not apply to the chosen category."
-    range_keys = {a["key"] for a in range_attributes(params.schema)}
+    range_keys = {a["key"] for a in range_attributes(known_schema)}
     for key in sorted(range_keys):
         low_raw, high_raw = args.get(f"min.{key}", ""), args.get(f"max.{key}", "")
         low = _number(low_raw) if low_raw.strip() else None
@@ -133,5 +147,5 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
     raw_page = args.get("page", "1")
     if raw_page and (not raw_page.isdigit() or int(raw_page) != params.page):
         params.problems["page"] = "Page out of range; showing the nearest page."
-    params.facets = ("category", "city", "county", *(f"spec.{a['key']}" for a in facet_attributes(params.schema)))
+    params.facets = ("category", "city", "county", *(f"spec.{a['key']}" for a in facet_attributes(known_schema)))
     return params

@@ -20,20 +20,36 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import CreateTable
 
-from catalog.search.analysis import fuzzy_distance, highlight, is_latin_word, levenshtein, query_tokens, tokenize
+from catalog.search import vocabulary
+from catalog.search.analysis import fuzzy_distance, highlight, is_latin_word, levenshtein, tokenize
 from catalog.search.base import (
     Filters,
     Hit,
+    Prefer,
     Ranges,
     SearchDocument,
     SearchResults,
     clean_paging,
+    clean_prefer,
     clean_ranges,
     clean_sort,
     count_facets,
@@ -41,6 +57,7 @@ from catalog.search.base import (
     filter_groups,
     suggest_query,
 )
+from catalog.search.understand import Clause, expand
 from market.extensions import db
 
 log = logging.getLogger(__name__)
@@ -49,6 +66,7 @@ MAX_POSITION = 16383  # tsvector positions stop at 2^14 - 1
 BATCH = 1000
 LOAD_TABLE = "search_document_load"  # replace_all's temporary table
 GIN_INDEXES = ("ix_search_document_tsv", "ix_search_document_facet_terms")
+PREFER_WEIGHT = 10.0  # ts_rank stays below about 1: the preference orders the lots that match the words
 
 
 class SearchDocumentRow(db.Model):
@@ -175,9 +193,13 @@ class PostgresIndex:
         else:
             table = SearchDocumentRow.__table__
             stmt = insert(table).values(rows)
+            columns = [c for c in table.c if c.name != "listing_id"]
+            # A row whose every column is unchanged is not rewritten (no dead tuple, no GIN update):
+            # edits of what is not searched (stock, views) cost the index nothing.
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.listing_id],
-                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "listing_id"},
+                set_={c.name: stmt.excluded[c.name] for c in columns},
+                where=tuple_(*columns).is_distinct_from(tuple_(*(stmt.excluded[c.name] for c in columns))),
             )
             db.session.execute(stmt)
         if latin:
@@ -263,13 +285,21 @@ class PostgresIndex:
         ).scalars()
         return [token, *(t for t in rows if t != token and levenshtein(t, token, distance) <= distance)]
 
-    def _where(self, tokens: list[str], filters: Filters | None, ranges: Ranges | None
+    def _tsquery(self, query: list[Clause]) -> str:
+        """AND of clauses; a clause ORs its options; an option ANDs its words; a word ORs its typo variants."""
+
+        def word(token: str) -> str:
+            return "(" + " | ".join(_lexeme(t) for t in self._expand(token)) + ")"
+
+        return " & ".join("(" + " | ".join("(" + " & ".join(word(t) for t in option) + ")" for option in clause) + ")"
+                          for clause in query)
+
+    def _where(self, query: list[Clause], filters: Filters | None, ranges: Ranges | None
                ) -> tuple[list[str], dict[str, Any]]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
-        if tokens:
-            groups = ["(" + " | ".join(_lexeme(t) for t in self._expand(token)) + ")" for token in tokens]
-            params["tsq"] = " & ".join(groups)
+        if query:
+            params["tsq"] = self._tsquery(query)
             clauses.append("tsv @@ CAST(:tsq AS tsquery)")
         for n, group in enumerate(filter_groups(filters)):
             params[f"f{n}"] = group
@@ -288,18 +318,27 @@ class PostgresIndex:
 
     def search(self, text_query: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
                facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
-               per_page: int = 20) -> SearchResults:
+               per_page: int = 20, prefer: Prefer | None = None) -> SearchResults:
         page, per_page = clean_paging(page, per_page)
-        tokens = query_tokens(text_query)
-        sort = clean_sort(sort, bool(tokens))
-        clauses, params = self._where(tokens, filters, ranges)
+        query, tokens = expand(text_query, vocabulary.current())
+        preferences = clean_prefer(prefer)
+        sort = clean_sort(sort, bool(tokens or preferences))
+        clauses, params = self._where(query, filters, ranges)
+        score = "ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens and sort in ("relevance", "credit") else "0"
+        for n, (key, (direction, low, high)) in enumerate(preferences.items()):
+            # Up to PREFER_WEIGHT for the best value of a stated preference (低硫: the lowest St,d); ts_rank
+            # is at most about 1, so the preference orders lots that match the words about equally well.
+            value = f"CAST(spec_values ->> :pk{n} AS double precision)"
+            share = f"(:ph{n} - {value})" if direction == "low" else f"({value} - :pl{n})"
+            score += f" + {PREFER_WEIGHT} * COALESCE(LEAST(GREATEST({share} / :pw{n}, 0), 1), 0)"
+            params.update({f"pk{n}": key, f"pl{n}": low, f"ph{n}": high, f"pw{n}": high - low})
         where = " AND ".join(clauses)
         prefixes = facet_prefixes(facets)
         spec_prefixes = [p.replace("_", r"\_") + "%" for key, p in prefixes.items() if key.startswith("spec.")]
         sql = SEARCH_SQL.format(
             spec_column="spec_terms," if spec_prefixes else "", sort_columns=SORT_COLUMNS,
             # ts_rank reads each match's tsvector: only when the order needs it
-            score="ts_rank(tsv, CAST(:tsq AS tsquery))" if tokens and sort in ("relevance", "credit") else "0",
+            score=score,
             where=where, order=ORDER[sort],
             spec_part=SPEC_SQL if spec_prefixes else "")
         rows = db.session.execute(text(sql), {**params, "limit": per_page, "offset": (page - 1) * per_page,

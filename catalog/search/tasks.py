@@ -6,6 +6,7 @@ so running one twice, or after a newer one, is harmless.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import click
@@ -80,8 +81,21 @@ def searchable_documents(chunk: int = 500) -> Iterator:
 def reindex_command() -> None:
     """Rebuild the search index from the database (safe while the site runs)."""
     index = get_index()
+    if hasattr(index, "build_procs"):
+        index.build_procs = max(1, min(4, os.cpu_count() or 1))  # a full rebuild analyses in parallel
     total = db.session.scalar(select(db.func.count(Listing.id)).where(Listing.status == ListingStatus.PUBLISHED))
     with click.progressbar(length=total or 0, label=f"indexing ({index.name})") as bar:
         count = index.replace_all(searchable_documents(), progress=bar.update)
     db.session.commit()  # the postgres backend writes in this transaction
     click.echo(f"indexed {count} listings")
+
+
+@click.command("vocabulary-seed")
+@with_appcontext
+def vocabulary_seed_command() -> None:
+    """Add the default trade vocabulary rows that are missing (operators edit them at /operator/vocabulary)."""
+    from catalog.search.vocabulary import seed_vocabulary
+
+    added = seed_vocabulary()
+    db.session.commit()
+    click.echo(f"added {added} vocabulary rows")

@@ -2,9 +2,10 @@
 
 Whoosh allows one writer per index, so only the worker writes (jobs ``search.index_listing`` and
 ``search.reindex_seller``, and ``jinshang reindex``); a writer that meets the lock waits with backoff
-and retries, so a LockError never reaches a user. Web processes open the index read-only and
-``refresh()`` their searcher before each query (cheap when nothing changed), which is how an edit
-saved through one gunicorn worker becomes visible through every other.
+and retries, so a LockError never reaches a user. Web processes open the index read-only: each search
+leases the newest view from a :class:`~catalog.search.whoosh_readers.ReaderPool` (a look at the
+directory when nothing changed), which is how an edit saved through one gunicorn worker becomes
+visible through every other, and why a search during an edit, in any thread, never meets a closed reader.
 
 Queries are evaluated by :mod:`catalog.search.whoosh_engine` (numpy over Whoosh's postings and
 columns, cached per segment) rather than by Whoosh's matchers, which score and count one document at
@@ -14,6 +15,7 @@ a time in Python; typo variants come from Whoosh's lexicon, suggestions from its
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import random
 import threading
@@ -24,16 +26,20 @@ from typing import Any
 
 from whoosh import fields, index
 from whoosh.index import LockError
+from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
-from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer, query_tokens
+from catalog.search import vocabulary
+from catalog.search.analysis import fuzzy_distance, highlight, jieba_analyzer
 from catalog.search.base import (
     Filters,
     Hit,
+    Prefer,
     Ranges,
     SearchDocument,
     SearchResults,
     clean_paging,
+    clean_prefer,
     clean_ranges,
     clean_sort,
     count_facets,
@@ -41,7 +47,9 @@ from catalog.search.base import (
     filter_groups,
     suggest_query,
 )
+from catalog.search.understand import Clause, expand
 from catalog.search.whoosh_engine import NEAR_WEIGHT, TEXT_FIELDS, Engine, Plan, TextClause
+from catalog.search.whoosh_readers import ReaderPool, View
 
 log = logging.getLogger(__name__)
 WRITE_TIMEOUT = 120.0  # seconds a writer keeps retrying a held lock before the job is retried later
@@ -61,9 +69,14 @@ def make_schema() -> fields.Schema:
         title_zh=fields.STORED,
         title_en=fields.STORED,
         summary=fields.STORED,
+        digest=fields.STORED,  # of the indexed fields: an edit that changes none of them is not written
     )
     schema.add("n_*", fields.NUMERIC(float, bits=64), glob=True)
     return schema
+
+
+def _digest(values: dict[str, Any]) -> str:
+    return hashlib.blake2b(repr(sorted(values.items())).encode(), digest_size=12).hexdigest()
 
 
 def _fields(doc: SearchDocument) -> dict[str, Any]:
@@ -76,6 +89,7 @@ def _fields(doc: SearchDocument) -> dict[str, Any]:
     }
     for key, number in doc.numbers.items():
         values[f"n_{key}"] = float(number)
+    values["digest"] = _digest(values)
     return values
 
 
@@ -86,8 +100,9 @@ class WhooshIndex:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._searcher: Any = None
+        self._readers = ReaderPool(self.path)
+        self.build_procs = 1
+        self._read_lock = threading.Lock()
         self._engine = Engine()
         self._near_cache: dict[tuple[Any, ...], list[str]] = {}
 
@@ -104,21 +119,22 @@ class WhooshIndex:
             finally:
                 fcntl.flock(guard, fcntl.LOCK_UN)
 
-    def _writer(self) -> Any:
+    def _writer(self, **options: Any) -> Any:
         """A writer, waiting with exponential backoff (and jitter) while another process holds the lock."""
         ix = self._open_for_writing()
         delay, deadline = 0.05, time.monotonic() + WRITE_TIMEOUT
         while True:
             try:
-                return ix.writer()
+                return ix.writer(**options)
             except LockError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(delay + random.uniform(0, delay))  # noqa: S311 (jitter, not security)
                 delay = min(delay * 2, 1.0)
 
-    def _write(self, work: Callable[[Any], None], **commit_args: Any) -> None:
-        writer = self._writer()
+    def _write(self, work: Callable[[Any], None], writer_options: dict[str, Any] | None = None,
+               **commit_args: Any) -> None:
+        writer = self._writer(**(writer_options or {}))
         try:
             work(writer)
         except BaseException:
@@ -127,11 +143,26 @@ class WhooshIndex:
         writer.commit(**commit_args)
 
     def index(self, documents: Iterable[SearchDocument]) -> None:
+        """Add or replace documents; one whose indexed fields did not change is skipped (no commit at
+        all when none changed), so edits of what is not searched cost the readers nothing."""
+        changed = self._changed([_fields(doc) for doc in documents])
+        if not changed:
+            return
+
         def work(writer: Any) -> None:
-            for doc in documents:
-                writer.update_document(**_fields(doc))
+            known = set(writer.schema.names())
+            for values in changed:
+                writer.update_document(**{k: v for k, v in values.items() if k in known or k.startswith("n_")})
 
         self._write(work)
+
+    def _changed(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._readers.lease() as view:
+            if view is None:
+                return batch
+            with self._read_lock:
+                stored = {values["id"]: view.searcher.document(id=values["id"]) for values in batch}
+        return [values for values in batch if (stored[values["id"]] or {}).get("digest") != values["digest"]]
 
     def delete(self, ids: Iterable[int]) -> None:
         def work(writer: Any) -> None:
@@ -151,8 +182,10 @@ class WhooshIndex:
                 if progress:
                     progress(1)
 
-        # CLEAR: the new segment replaces every old one in a single commit; readers switch at once.
-        self._write(work, mergetype=CLEAR)
+        # CLEAR: the new segments replace every old one in a single commit; readers switch at once.
+        # build_procs > 1 (jinshang reindex, the benchmark) analyses in that many processes, one segment each.
+        options = {"procs": self.build_procs, "multisegment": True, "limitmb": 256} if self.build_procs > 1 else {}
+        self._write(work, options, mergetype=CLEAR)
         return count
 
     def optimize(self) -> None:
@@ -160,79 +193,96 @@ class WhooshIndex:
 
     # ---- reader side (web processes) ----
     def refresh(self) -> None:
-        self._current_searcher()
+        with self._readers.lease():
+            pass
 
-    def _current_searcher(self) -> Any:
-        """This process's searcher, refreshed to the latest commit; None while no index exists yet."""
-        with self._lock:
-            for attempt in range(READ_RETRIES):
-                try:
-                    if self._searcher is None:
-                        if not index.exists_in(str(self.path)):
-                            return None
-                        self._searcher = index.open_dir(str(self.path), readonly=True).searcher()
-                    else:
-                        self._searcher = self._searcher.refresh()
-                    return self._searcher
-                except (OSError, EOFError, ValueError, KeyError) as exc:
-                    # The writer merged segments between our reading the TOC and opening them: reopen.
-                    log.info("search index reopen after %r (attempt %d)", exc, attempt + 1)
-                    self._searcher = None
-                    time.sleep(0.02 * (attempt + 1))
-            raise RuntimeError("search index could not be opened")
+    def warm(self) -> None:
+        """Open the newest view and build the arrays every search needs (see catalog.search.prepare)."""
+        with self._readers.lease() as view:
+            if view is not None:
+                with self._read_lock:
+                    self._engine.warm(view.searcher, view.generation)
 
     def doc_count(self) -> int:
-        searcher = self._current_searcher()
-        return searcher.doc_count() if searcher is not None else 0
+        with self._readers.lease() as view:
+            return view.searcher.doc_count() if view is not None else 0
 
     def search(self, text: str = "", *, filters: Filters | None = None, ranges: Ranges | None = None,
                facets: Sequence[str] = (), sort: str = "relevance", page: int = 1,
-               per_page: int = 20) -> SearchResults:
+               per_page: int = 20, prefer: Prefer | None = None) -> SearchResults:
         page, per_page = clean_paging(page, per_page)
-        tokens = query_tokens(text)
-        sort = clean_sort(sort, bool(tokens))
-        searcher = self._current_searcher()
-        if searcher is None:
-            return SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
-        plan = Plan(words=self._words(searcher, tokens), groups=filter_groups(filters),
-                    ranges={("price" if key == "price" else f"n_{key}"): bounds
-                            for key, bounds in clean_ranges(ranges).items()},
-                    sort=sort, limit=page * per_page, facets=bool(facets))
-        outcome = self._engine.run(searcher, plan)
-        start = (page - 1) * per_page
+        clauses, tokens = expand(text, vocabulary.current())
+        prefer = clean_prefer(prefer)
+        sort = clean_sort(sort, bool(tokens or prefer))
+        empty = SearchResults(0, page, per_page, [], {k: {} for k in facet_prefixes(facets)}, [], tokens)
+        for attempt in range(READ_RETRIES):
+            try:
+                with self._readers.lease() as view:
+                    if view is None:
+                        return empty
+                    return self._search(view, text, (clauses, tokens), filters, ranges, facets, sort, page,
+                                        per_page, prefer)
+            except ReaderClosed:  # cannot happen through the pool; kept as the last line of defence
+                log.warning("search met a closed reader (attempt %d)", attempt + 1)
+        return empty
+
+    def _search(self, view: View, text: str, query: tuple[list[Clause], list[str]], filters: Filters | None,
+                ranges: Ranges | None, facets: Sequence[str], sort: str, page: int, per_page: int,
+                prefer: dict[str, tuple[str, float, float]]) -> SearchResults:
+        searcher = view.searcher
+        clauses, tokens = query
+        # One thread at a time reads the index's files through the shared readers (Whoosh's readers
+        # are not documented thread-safe); analysis and highlighting run outside the lock.
+        with self._read_lock:
+            plan = Plan(words=self._words(searcher, clauses, view.generation), groups=filter_groups(filters),
+                        ranges={("price" if key == "price" else f"n_{key}"): bounds
+                                for key, bounds in clean_ranges(ranges).items()},
+                        sort=sort, limit=page * per_page, facets=bool(facets),
+                        prefer=[(f"n_{key}", direction, low, high) for key, (direction, low, high) in prefer.items()])
+            outcome = self._engine.run(searcher, plan, view.generation)
+            start = (page - 1) * per_page
+            page_docs = list(zip(outcome.docnums[start:], outcome.scores[start:], strict=True))
+            stored_page = [(searcher.stored_fields(docnum), score) for docnum, score in page_docs]
+            suggestions = self._suggest(searcher, text) if outcome.total == 0 and tokens else []
         hits = []
-        for docnum, score in zip(outcome.docnums[start:], outcome.scores[start:], strict=True):
-            stored = searcher.stored_fields(docnum)  # only the page's documents are read
+        for stored, score in stored_page:
             title_zh, title_en = stored.get("title_zh", ""), stored.get("title_en", "")
             hits.append(Hit(id=int(stored["id"]), score=score, title_zh=title_zh, title_en=title_en,
                             highlights={"title": highlight(title_zh, tokens), "title_en": highlight(title_en, tokens),
                                         "summary": highlight(stored.get("summary", ""), tokens)}))
         facet_counts = count_facets(outcome.facet_terms, facets) if facets else {}
-        suggestions = self._suggest(searcher, text) if outcome.total == 0 and tokens else []
         return SearchResults(outcome.total, page, per_page, hits, facet_counts, suggestions, tokens)
 
-    def _words(self, searcher: Any, tokens: list[str]) -> list[TextClause]:
-        """Each query word as its exact terms in title and body plus, for Latin words, typo variants."""
+    def _words(self, searcher: Any, clauses: list[Clause], generation: int) -> list[TextClause]:
+        """Each clause's words as their exact terms in title and body plus, for Latin words, typo variants."""
         reader = searcher.reader()
-        clauses = []
-        for token in tokens:
-            alternatives = [(name, token, 1.0) for name in TEXT_FIELDS]
+
+        def alternatives(token: str) -> list[tuple[str, str, float]]:
+            found = [(name, token, 1.0) for name in TEXT_FIELDS]
             distance = fuzzy_distance(token)
             if distance:
-                alternatives += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
-                                 for near in self._near(reader, name, token, distance) if near != token]
-            clauses.append(TextClause(alternatives))
-        return clauses
+                found += [(name, near, NEAR_WEIGHT) for name in TEXT_FIELDS
+                          for near in self._near(reader, generation, name, token, distance) if near != token]
+            return found
 
-    def _near(self, reader: Any, fieldname: str, token: str, distance: int) -> list[str]:
-        """Indexed words within ``distance`` edits (sharing the first letter), cached per index version."""
-        key = (reader.generation(), fieldname, token, distance)
-        found = self._near_cache.get(key)
-        if found is None:
-            if len(self._near_cache) > 2048:
-                self._near_cache.clear()
-            found = self._near_cache[key] = list(reader.terms_within(fieldname, token, distance, prefix=1))
-        return found
+        return [TextClause([[alternatives(token) for token in option] for option in clause]) for clause in clauses]
+
+    def _near(self, reader: Any, generation: int, fieldname: str, token: str, distance: int) -> list[str]:
+        """Indexed words within ``distance`` edits (sharing the first letter), cached per segment: an edit
+        (a new small segment) looks only through the new segment's lexicon."""
+        found: set[str] = set()
+        leaves = [leaf for leaf, _offset in reader.leaf_readers()] if not reader.is_atomic() else [reader]
+        for leaf in leaves:
+            if not hasattr(leaf, "segment"):
+                continue
+            key = (leaf.segment().segment_id(), fieldname, token, distance)
+            words = self._near_cache.get(key)
+            if words is None:
+                if len(self._near_cache) > 8192:
+                    self._near_cache.clear()
+                words = self._near_cache[key] = list(leaf.terms_within(fieldname, token, distance, prefix=1))
+            found.update(words)
+        return sorted(found)
 
     @staticmethod
     def _suggest(searcher: Any, text: str) -> list[str]:

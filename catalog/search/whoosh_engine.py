@@ -12,7 +12,8 @@ own on-disk data, segment by segment:
 * only the page's documents are ranked in full and only their stored fields are read.
 
 Segments never change once written (deletions only grow), so everything derived from one is cached
-under ``(segment id, deleted count)`` and dropped when a refresh no longer lists it. Whoosh still
+under its segment id; deletions are a live mask recomputed from the segment's deleted set (an edit
+costs a mask, not a rebuild), and a segment's arrays are dropped when a merge removes it. Whoosh still
 owns the index: the writer, the analyzer, the lexicon (typo expansion, suggestions) and the files.
 """
 
@@ -33,14 +34,22 @@ B, K1 = 0.75, 1.2  # whoosh.scoring.BM25F defaults
 TEXT_FIELDS = ("title", "body")
 NEAR_WEIGHT = 0.5  # a typo variant ("thermel" → "thermal") counts half an exact match
 POSTINGS_CACHE = 4096  # term postings kept per segment
+PREFER_WEIGHT = 10.0  # a stated preference outweighs the BM25 differences between lots that match the words
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+Alternatives = list[tuple[str, str, float]]  # (field, term, weight): any of them matches one word
 
 
 @dataclass
 class TextClause:
-    """One query word: (field, term, weight) alternatives, any of which matches (OR)."""
+    """One query clause: options (OR), each a list of words (AND), each word its alternatives (OR).
 
-    alternatives: list[tuple[str, str, float]]
+    ``电煤`` is one clause with the options [电煤], [动力煤], [thermal, coal], ...; a plain word is one
+    option of one word. A clause scores its best matching option.
+    """
+
+    options: list[list[Alternatives]]
 
 
 @dataclass
@@ -53,6 +62,7 @@ class Plan:
     sort: str
     limit: int
     facets: bool = True
+    prefer: list[tuple[str, str, float, float]] = field(default_factory=list)  # (field, low|high, scale)
 
 
 @dataclass
@@ -123,15 +133,26 @@ class SegmentData:
         self.reader = reader
         self.size = reader.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
-        deleted = list(reader.segment().deleted_docs() or ())
-        if deleted:
-            self.live[np.asarray(deleted, dtype=np.int64)] = False
+        self._live_count = -1
         self._vocabulary = vocabulary
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lengths: dict[str, np.ndarray] = {}
         self._numbers: dict[str, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}
         self._pairs: tuple[np.ndarray, np.ndarray] | None = None
+
+    def use(self, reader: Any) -> None:
+        """Read through ``reader`` from now on (a later view of the same segment); only the live mask
+        depends on the view: a deletion is a mask update, never a rebuild of the arrays."""
+        self.reader = reader
+        segment = reader.segment()
+        count = segment.deleted_count()
+        if count != self._live_count:
+            live = np.ones(self.size, dtype=bool)
+            deleted = segment.deleted_docs()
+            if deleted:
+                live[np.fromiter(deleted, dtype=np.int64, count=count)] = False
+            self.live, self._live_count = live, count
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         key = (fieldname, text)
@@ -215,38 +236,52 @@ class Engine:
     """Evaluates a :class:`Plan` against a Whoosh searcher, caching per segment (one per process)."""
 
     def __init__(self) -> None:
-        self._segments: dict[tuple[str, int], SegmentData] = {}
+        self._segments: dict[str, SegmentData] = {}
         self._vocabulary = Vocabulary()
         self._lock = threading.Lock()  # the caches are shared by a process's threads
+        self._generation = -1
 
-    def _segment_data(self, searcher: Any) -> list[tuple[SegmentData, int]]:
-        current: dict[tuple[str, int], SegmentData] = {}
+    def _segment_data(self, searcher: Any, generation: int) -> list[tuple[SegmentData, int]]:
+        current: dict[str, SegmentData] = {}
         result = []
         for leaf, offset in searcher.leaf_searchers():
             reader = leaf.reader()
             if not reader.doc_count_all():
                 continue  # an index emptied by a reindex of nothing has no segment
-            segment = reader.segment()
-            key = (segment.segment_id(), segment.deleted_count())
+            key = reader.segment().segment_id()
             data = self._segments.get(key)
             if data is None:
                 data = SegmentData(reader, self._vocabulary)
-            data.reader = reader  # the same segment may come back in a new reader after a refresh
+            data.use(reader)  # the same segment comes back in a new view after an edit elsewhere
             current[key] = data
             result.append((data, offset))
-        self._segments = current  # segments a refresh no longer lists are dropped
+        if generation >= self._generation:
+            # Segments the newest view no longer lists (merged away) are dropped; an older view still
+            # read by another thread keeps its own arrays only for this query (rare: during a merge).
+            self._segments, self._generation = current, generation
         return result
 
-    def run(self, searcher: Any, plan: Plan) -> Outcome:
+    def warm(self, searcher: Any, generation: int) -> None:
+        """Build each segment's facet pairs, sort columns and field lengths now rather than on a search."""
         with self._lock:
-            return self._run(searcher, plan)
+            for data, _offset in self._segment_data(searcher, generation):
+                data.facet_pairs()
+                for name in ("price", "published", "credit"):
+                    data.column(name)
+                for name in TEXT_FIELDS:
+                    data.field_lengths(name)
 
-    def _run(self, searcher: Any, plan: Plan) -> Outcome:
+    def run(self, searcher: Any, plan: Plan, generation: int = 0) -> Outcome:
+        """Evaluate ``plan`` on ``searcher`` (a view of index ``generation``; newer views win the cache)."""
+        with self._lock:
+            return self._run(searcher, plan, generation)
+
+    def _run(self, searcher: Any, plan: Plan, generation: int) -> Outcome:
         stats = _Stats(searcher)
         found_docs, found_scores, found_keys = [], [], []
         total = 0
         counts = np.zeros(0, dtype=np.int64)
-        for data, offset in self._segment_data(searcher):
+        for data, offset in self._segment_data(searcher, generation):
             mask, scores = self._match(data, plan, stats)
             matched = np.flatnonzero(mask)
             total += len(matched)
@@ -285,22 +320,48 @@ class Engine:
                     mask &= values >= low
                 if high is not None:
                     mask &= values <= high
-        if not plan.words:
+        if not plan.words and not plan.prefer:
             return mask, None
         total = np.zeros(data.size)
         for clause in plan.words:
+            if len(clause.options) == 1:  # the common case: score straight into the total
+                mask &= Engine._option(data, clause.options[0], stats, total)
+                continue
+            clause_mask = np.zeros(data.size, dtype=bool)
+            clause_score = np.zeros(data.size)
+            for option in clause.options:
+                option_score = np.zeros(data.size)
+                option_mask = Engine._option(data, option, stats, option_score)
+                option_score[~option_mask] = 0.0
+                np.maximum(clause_score, option_score, out=clause_score)
+                clause_mask |= option_mask
+            mask &= clause_mask
+            total += clause_score
+        for fieldname, direction, low, high in plan.prefer:
+            # A stated preference (低硫 → low St,d) adds up to PREFER_WEIGHT; a lot without the value adds 0.
+            values = data.numbers(fieldname)
+            with np.errstate(invalid="ignore"):
+                share = (high - values if direction == "low" else values - low) / ((high - low) or 1.0)
+            total += PREFER_WEIGHT * np.nan_to_num(np.clip(share, 0.0, 1.0), nan=0.0)
+        return mask, total
+
+    @staticmethod
+    def _option(data: SegmentData, words: list[Alternatives], stats: _Stats, score: np.ndarray) -> np.ndarray:
+        """Documents having every word of ``words``; adds their BM25F into ``score``."""
+        mask = np.ones(data.size, dtype=bool)
+        for alternatives in words:
             word_mask = np.zeros(data.size, dtype=bool)
-            for fieldname, text, weight in clause.alternatives:
+            for fieldname, text, weight in alternatives:
                 ids, tf = data.postings(fieldname, text)
                 if not len(ids):
                     continue
                 word_mask[ids] = True
                 lengths = data.field_lengths(fieldname)[ids]
                 average = stats.average_length(fieldname)
-                total[ids] += weight * stats.idf(fieldname, text) * (tf * (K1 + 1)) / (
+                score[ids] += weight * stats.idf(fieldname, text) * (tf * (K1 + 1)) / (
                     tf + K1 * ((1 - B) + B * lengths / average))
             mask &= word_mask
-        return mask, total
+        return mask
 
     @staticmethod
     def _sort_keys(data: SegmentData, sort: str, matched: np.ndarray, scores: np.ndarray | None

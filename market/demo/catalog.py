@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from catalog.models import Listing, ListingStatus, PriceTier
+from catalog.search.vocabulary import seed_vocabulary
 from catalog.seed import seed_categories
 from catalog.services import request_reindex
 from market.accounts.models import Company
@@ -189,3 +190,4 @@ def load(ctx: dict[str, Any], echo: Callable[[str], Any]) -> None:
         request_reindex(listing.id)
     ctx["listings"] = made
     echo(f"      {len(made)} listings in {len(tree)} categories")
+    echo(f"      {seed_vocabulary()} trade vocabulary rows (电煤 finds 动力煤, 5500大卡, Φ20, dongli mei ...)")

@@ -1,5 +1,6 @@
-"""Done-when of issue 3: with 5 gunicorn workers and the worker, concurrent edits saved through one web
-worker are searchable through another within 2 s, and no LockError (or any 5xx) ever reaches a user.
+"""Done-when of issue 3: with 5 gunicorn workers (2 threads each) and the worker, concurrent edits saved
+through one web worker are searchable through another within 2 s, and no LockError (or any 5xx) ever
+reaches a user.
 
 Real processes: gunicorn serves ``wsgi:app`` on the test database, ``jinshang worker`` writes the
 Whoosh index, the web workers only read and refresh it.
@@ -26,6 +27,8 @@ WEB_WORKERS = 5
 EDITORS = 5
 EDITS_EACH = 3
 VISIBLE_WITHIN = 2.0
+PATIENCE = 10.0  # seconds to wait for the kernel to hand a request to another worker
+THREADS = 2  # gthread workers: searches of one process run in parallel threads
 FORM = {"title_zh": "", "title_en": "Datong thermal coal", "unit": "t", "unit_price": "780.00",
         "min_order_quantity": "100", "available_quantity": "5000", "origin_region_code": "140213",
         "delivery_terms": "rail_station", "lead_time_days": "5", "specs.qnet_ar": "5500", "specs.st_d": "0.8",
@@ -62,7 +65,8 @@ def stack(app, tmp_path: Path):  # type: ignore[no-untyped-def]
     logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("web", "worker")}
     try:
         with marketplace(env, web_log=logs["web"], worker_log=logs["worker"], web_workers=WEB_WORKERS,
-                         gunicorn_args=["--preload", "--timeout", "60"], worker_args=["--poll", "0.1"]) as base:
+                         gunicorn_args=["--preload", "--timeout", "60", "--threads", str(THREADS)],
+                         worker_args=["--poll", "0.1"]) as base:
             yield base, logs
     finally:
         for handle in logs.values():
@@ -79,15 +83,13 @@ def test_edits_through_one_worker_are_found_through_another(app, stack) -> None:
     db.session.commit()
     base, logs = stack
 
-    # Warm every web worker (jieba's dictionary loads on a process's first query) and wait for indexing.
-    seen: set[str] = set()
-
-    def warmed() -> bool:
+    # Wait for indexing. No per-worker warm-up: wsgi.py loads the segmenter's dictionary in the gunicorn
+    # master (--preload), so every forked worker answers its first search at full speed.
+    def indexed() -> bool:
         response = requests.get(f"{base}/api/v1/search", params={"q": "初始动力煤"}, timeout=5)
-        seen.add(response.headers.get("X-Worker-Pid", ""))
-        return len(seen - {""}) >= WEB_WORKERS and response.json()["total"] == EDITORS
+        return response.json()["total"] == EDITORS
 
-    assert wait_until(warmed, 30), f"workers seen {seen}"
+    assert wait_until(indexed, 30)
 
     failures: list[str] = []
     delays: list[float] = []
@@ -110,18 +112,25 @@ def test_edits_through_one_worker_are_found_through_another(app, stack) -> None:
                 failures.append(f"editor {n} round {round_}: save answered {saved.status_code}")
                 continue
             saved_at, saved_by = time.monotonic(), saved.headers["X-Worker-Pid"]
-            found = False
-            while time.monotonic() - saved_at < VISIBLE_WITHIN:
-                # a fresh connection each time: the kernel hands it to any of the 5 workers
+            # Which worker answers is the kernel's choice, so "through another worker" may take a few
+            # tries; freshness is checked on every answer instead: asked 2 s after the save, any worker
+            # (the saver or another, any thread) must find the edit.
+            elsewhere = None
+            while elsewhere is None and time.monotonic() - saved_at < PATIENCE:
+                asked = time.monotonic() - saved_at
                 response = requests.get(f"{base}/api/v1/search", params={"q": token}, timeout=5)
                 statuses.append(response.status_code)
-                if response.headers["X-Worker-Pid"] != saved_by and response.json()["total"] == 1:
-                    found = True
-                    delays.append(time.monotonic() - saved_at)
+                if response.status_code >= 500:
+                    break  # reported first, below
+                visible = response.json()["total"] == 1
+                if not visible and asked > VISIBLE_WITHIN:
+                    failures.append(f"editor {n} round {round_}: not searchable {asked:.2f} s after the save")
                     break
+                if visible and response.headers["X-Worker-Pid"] != saved_by:
+                    elsewhere = time.monotonic() - saved_at
                 time.sleep(0.05)
-            if not found:
-                failures.append(f"editor {n} round {round_}: not searchable through another worker in 2 s")
+            if elsewhere is not None:
+                delays.append(elsewhere)
 
     threads = [threading.Thread(target=editor, args=(n,)) for n in range(EDITORS)]
     for thread in threads:
@@ -130,8 +139,9 @@ def test_edits_through_one_worker_are_found_through_another(app, stack) -> None:
         thread.join(timeout=60)
 
     output = "".join(Path(handle.name).read_text() for handle in logs.values())
-    assert not failures, failures
-    assert len(delays) == EDITORS * EDITS_EACH
+    # A 5xx or a traceback is the first thing to report: it is what a user would have seen.
     assert all(status < 500 for status in statuses), sorted(set(statuses))
-    assert "LockError" not in output
     assert "Traceback" not in output, output[-3000:]
+    assert "LockError" not in output
+    assert not failures, failures
+    assert len(delays) == EDITORS * EDITS_EACH  # every edit was found through another worker

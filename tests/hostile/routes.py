@@ -119,6 +119,12 @@ ROUTES: dict[str, dict[str, Route]] = {
     "catalog.delete_photo": {"POST": Route("seller", {"listing_id": W + "listing_id", "photo_id": 1})},
     "catalog.upload_certificate": {"POST": Route("seller", {"listing_id": W + "listing_id"}, files=("certificate",))},
     "catalog.admin_categories": {"GET": Route("operator", fields={"edit": W + "category_id"})},
+    "catalog.admin_vocabulary": {"GET": Route("operator")},
+    "catalog.admin_add_vocabulary": {"POST": Route("operator", fields={
+        "kind": "synonym", "term": "电煤", "expansion": "动力煤", "spec_key": "", "mode": "", "low": "", "high": "",
+        "tolerance": "", "label_zh": "", "label_en": "", "unit": ""})},
+    "catalog.admin_toggle_vocabulary": {"POST": Route("operator", {"entry_id": 2**31 - 1})},
+    "catalog.admin_delete_vocabulary": {"POST": Route("operator", {"entry_id": 2**31 - 1})},
     "catalog.admin_add_category": {"POST": Route("operator", fields={
         "slug": "", "name_zh": "焦炭", "name_en": "Coke", "parent_id": W + "category_id", "industry": "coal"})},
     "catalog.admin_move_category": {"POST": Route("operator", {"category_id": W + "category_id"},
