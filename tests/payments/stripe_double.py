@@ -24,7 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json"
+# ../shared/ref next to the checkout (a worktree may sit one level deeper)
+FIXTURES = next((p / "shared" / "ref" / "stripe" / "fixtures3.json" for p in Path(__file__).resolve().parents[3:5]
+                 if (p / "shared" / "ref").is_dir()), Path(__file__).resolve().parents[3] / "shared" / "ref"
+                / "stripe" / "fixtures3.json")
 _RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 
