@@ -51,9 +51,10 @@ def ready():  # type: ignore[no-untyped-def]
     except Exception as exc:  # any failure means "not ready", reported by name
         db.session.rollback()
         checks["database"] = f"error: {type(exc).__name__}"
-    index = current_app.extensions.get("catalog_search", {}).get("index")
     try:
-        checks["search"] = "ok" if index is not None and index.doc_count() >= 0 else "error: no index"
+        from catalog.search import get_index
+
+        checks["search"] = "ok" if get_index().doc_count() >= 0 else "error: no index"
     except Exception as exc:
         db.session.rollback()
         checks["search"] = f"error: {type(exc).__name__}"

@@ -27,6 +27,7 @@ from market.accounts.labels import KIND_LABELS
 from market.core import throttle as core_throttle
 from market.core.errors import DomainError
 from market.core.http import commit
+from market.core.uploads import audit_refusal
 from market.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -35,6 +36,7 @@ bp = Blueprint("accounts", __name__)
 def show_errors(form: Any, exc: DomainError) -> None:
     """Put a service's field errors on the form's fields (and flash the rest) after rolling back."""
     db.session.rollback()
+    audit_refusal(exc)  # a disguised upload leaves an audit row
     for name, message in exc.field_errors.items():
         field = getattr(form, name, None)
         if field is not None:

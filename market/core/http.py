@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from market.core.errors import DomainError
+from market.core.uploads import audit_refusal
 from market.extensions import db
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        audit_refusal(exc)
         fields = {k: _(v) for k, v in exc.field_errors.items()}
         extra: dict[str, Any] = {"errors": fields} if fields else {}
         return error_response(exc.status, _(exc.message, **{k: v for k, v in exc.detail.items()
