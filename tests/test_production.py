@@ -21,8 +21,9 @@ from market.core.mail import MemoryBackend
 from tests.conftest import app_config
 from tests.factories import PASSWORD, login, make_escrow, make_member
 
-PRODUCTION = {"MODE": "production", "PAYMENT_PROVIDERS": "bank_transfer", "BANK_WEBHOOK_SECRETS": ["bank-secret"],
-              "PUBLIC_BASE_URL": "https://market.example.cn", "MAIL_BACKEND": "smtp", "SERVER_NAME": "market.example.cn"}
+PRODUCTION = {"MODE": "production", "PAYMENT_PROVIDERS": "bank_transfer",
+              "BANK_WEBHOOK_SECRETS": ["bank-secret"], "PUBLIC_BASE_URL": "https://market.example.cn",
+              "MAIL_BACKEND": "smtp", "SERVER_NAME": "market.example.cn"}
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def test_a_complete_production_configuration_has_nothing_to_fix(tmp_path):
 
 def test_webhook_secrets_are_never_derived_from_the_secret_key(tmp_path):
     config = load_config({"MODE": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k" * 64})
-    assert config["BANK_WEBHOOK_SECRETS"] == [] and config["SANDBOX_WEBHOOK_SECRETS"] == []
+    assert config["BANK_WEBHOOK_SECRETS"] == []
+    assert config["SANDBOX_WEBHOOK_SECRETS"] == []
     demo = load_config({"MODE": "demo", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k" * 64})
     assert all("k" * 64 not in s for s in demo["BANK_WEBHOOK_SECRETS"] + demo["SANDBOX_WEBHOOK_SECRETS"])
     assert demo["BANK_WEBHOOK_SECRETS"] != demo["SANDBOX_WEBHOOK_SECRETS"]
@@ -75,7 +77,8 @@ def test_sandbox_routes_do_not_exist_in_production(production, db):
     assert client.post("/pay/PROD-1/simulate").status_code == 404
     assert client.post("/pay/PROD-1", data={"provider": "sandbox"}).status_code == 404
     db.session.refresh(escrow)
-    assert escrow.funded_fen == 0 and escrow.status != "funded"
+    assert escrow.funded_fen == 0
+    assert escrow.status != "funded"
 
 
 def test_a_forged_host_is_never_in_a_link(app, client, db):
@@ -89,7 +92,8 @@ def test_a_forged_host_is_never_in_a_link(app, client, db):
     mail = [m for m in MemoryBackend.outbox if m.to == "reset@example.cn"]
     assert len(mail) == 1
     links = re.findall(r"https?://\S+", mail[0].body)
-    assert links and all(link.startswith("http://localhost/password/reset/") for link in links)
+    assert links
+    assert all(link.startswith("http://localhost/password/reset/") for link in links)
     assert "evil" not in mail[0].body
     with app.test_request_context("/", headers={"Host": "evil.example"}):
         assert public_url("orders.detail", order_id=7) == "http://localhost/orders/7"
@@ -145,7 +149,8 @@ def test_security_headers_on_every_html_response(app, tmp_path, db, secure):
         if response.mimetype != "text/html":
             continue
         csp = response.headers["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "script-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp
         assert "frame-ancestors 'none'" in csp
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -221,7 +226,7 @@ def test_demo_links_follow_its_port(tmp_path: Path):
     original, commands.upgrade_database = commands.upgrade_database, fake_upgrade
     try:
         with demo_app.app_context(), pytest.raises(Stop):
-            commands.demo_command.callback.__wrapped__(host="0.0.0.0", port=5101, workers=1)  # type: ignore[union-attr]
+            commands.demo_command.callback.__wrapped__(host="0.0.0.0", port=5101, workers=1)  # type: ignore[union-attr]  # noqa: S104
     finally:
         commands.upgrade_database = original
     assert seen == ["http://127.0.0.1:5101"]
