@@ -126,6 +126,7 @@ def set_certificate(listing: Listing, data: bytes, filename: str, *,
                     actor_user_id: int | None = None) -> ListingAttachment:
     """Attach an inspection certificate (PDF or image), replacing none: the history stays visible."""
     _check_size(data, "certificate")
+    original = clean_filename(filename, "certificate", "certificate")  # before anything is written
     if data.startswith(b"%PDF-"):  # parsed, and refused if it carries HTML or script
         content_type, suffix, stored = "application/pdf", "pdf", check_pdf(data, "certificate")
     else:
@@ -139,7 +140,6 @@ def set_certificate(listing: Listing, data: bytes, filename: str, *,
         content_type, suffix = "image/jpeg", "jpg"
     name = f"{secrets.token_hex(12)}.{suffix}"
     write_upload(upload_root() / name, stored)
-    original = clean_filename(filename, "certificate", "certificate")
     attachment = ListingAttachment(listing_id=listing.id, kind="inspection_certificate", original_name=original,
                                    stored_name=name, content_type=content_type, size_bytes=len(stored))
     listing.attachments.append(attachment)

@@ -22,7 +22,14 @@ from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
-from market.core.uploads import UploadRefused, check_pdf, clean_filename, reencode_image, write_upload
+from market.core.uploads import (
+    UploadRefused,
+    check_pdf,
+    clean_filename,
+    image_format,
+    reencode_image,
+    write_upload,
+)
 from market.extensions import db
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -54,6 +61,8 @@ def check_licence_file(stream: BinaryIO, max_bytes: int) -> CheckedFile:
     except UploadRefused as exc:
         if exc.message != "This is not a JPEG, PNG or WebP image.":
             raise
+        if image_format(data):  # an image, but of a kind we do not keep (GIF, BMP, TIFF ...)
+            raise _invalid("Please upload a JPEG, PNG or WebP image, or a PDF document.") from None
         raise _invalid("The file is neither an image (JPEG, PNG, WebP) nor a PDF document.") from None
     return CheckedFile(stored, content_type, extension)
 

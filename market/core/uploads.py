@@ -123,6 +123,15 @@ def check_pdf(data: bytes, field: str = "file") -> bytes:
     return data
 
 
+def image_format(data: bytes) -> str | None:
+    """What Pillow says the image is ("GIF", "BMP", ...) without decoding it, or None for a non-image."""
+    try:
+        with Image.open(BytesIO(data)) as probe:
+            return probe.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
 def reencode_image(data: bytes, field: str = "file", max_size: tuple[int, int] = (4000, 4000)
                    ) -> tuple[bytes, str, str]:
     """Decode the image (refusing bombs and non-images) and encode it again: (bytes, content type, extension)."""
