@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect
 
 from market.config import PROJECT_ROOT
+from market.core.backup import backup_command, restore_command
 from market.core.i18n import i18n_compile_command
 from market.extensions import db
 
@@ -29,6 +30,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(load_demo_command)
     app.cli.add_command(i18n_compile_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def main() -> None:
