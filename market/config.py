@@ -60,6 +60,11 @@ _ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "ALLOWED_HOSTS": ("ALLOWED_HOSTS", _list),
     "LOG_FORMAT": ("LOG_FORMAT", str),
     "LOGIN_BACKOFF_MAX_SECONDS": ("LOGIN_BACKOFF_MAX_SECONDS", int),
+    "LOGIN_ACCOUNT_FREE_ATTEMPTS": ("LOGIN_ACCOUNT_FREE_ATTEMPTS", int),
+    "LOGIN_ADDRESS_LIMIT": ("LOGIN_ADDRESS_LIMIT", int),
+    "LOGIN_WINDOW_SECONDS": ("LOGIN_WINDOW_SECONDS", int),
+    "REDIS_KEY_PREFIX": ("REDIS_KEY_PREFIX", str),
+    "READY_WORKER_MAX_AGE_SECONDS": ("READY_WORKER_MAX_AGE_SECONDS", int),
     "SIGNUP_RATE_LIMIT": ("SIGNUP_RATE_LIMIT", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", normalise_database_url),
     "SEARCH_BACKEND": ("SEARCH_BACKEND", str),
@@ -152,7 +157,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ALLOWED_HOSTS": [],  # Host headers served besides PUBLIC_BASE_URL's host (production)
         "LOG_FORMAT": "json",  # json | text
         # sign-in throttling (market.accounts.throttle): see docs/security.md
-        "LOGIN_BACKOFF_MAX_SECONDS": 60,
+        "LOGIN_ACCOUNT_FREE_ATTEMPTS": 5,  # failures per account (and per account+address) before any delay
+        "LOGIN_BACKOFF_MAX_SECONDS": 60,  # the delay doubles from 1 s up to this
+        "LOGIN_ADDRESS_LIMIT": 30,  # failures per address over all accounts
+        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "REDIS_KEY_PREFIX": "jinshang:",
+        "READY_WORKER_MAX_AGE_SECONDS": 60,
         "SIGNUP_RATE_LIMIT": "10 per hour",
         "PLATFORM_FEE_BPS": 50,  # 0.5 %
         "PLATFORM_FEE_MIN_FEN": 1000,  # ¥10.00

@@ -60,7 +60,10 @@ def init_app(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         # Behind a trusted proxy its request id joins our logs to its logs; a client's own is not trusted.
         g.request_id = incoming if hops > 0 and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        if check_host and request.path not in _ANY_HOST_PATHS and request.host.lower() not in hosts:
+        host = request.host.lower()
+        # the configured host on any port (several app hosts or ports behind one name)
+        if check_host and request.path not in _ANY_HOST_PATHS and host not in hosts \
+                and host.rsplit(":", 1)[0] not in hosts:
             return _refuse_host()
         return None
 
