@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import gevent
 import psycopg
-from locust import HttpUser, between, constant_throughput, events, task
+from locust import HttpUser, between, constant_throughput, task
 from locust.env import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +125,7 @@ def lookups(url: str) -> None:
 
 
 def run_phase(base: str, user_class: type, users: int, seconds: float) -> Environment:
-    env = Environment(user_classes=[user_class], host=base, events=events)
+    env = Environment(user_classes=[user_class], host=base)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users)
     gevent.sleep(seconds)
