@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from catalog.models import Listing, ListingAttachment, ListingPhoto
 from market.core import audit
 from market.core.errors import NotFound, ValidationFailed
-from market.core.uploads import write_upload
+from market.core.uploads import check_pdf, clean_filename, write_upload
 from market.extensions import db
 
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -126,8 +126,9 @@ def set_certificate(listing: Listing, data: bytes, filename: str, *,
                     actor_user_id: int | None = None) -> ListingAttachment:
     """Attach an inspection certificate (PDF or image), replacing none: the history stays visible."""
     _check_size(data, "certificate")
-    if is_pdf(data):
-        content_type, suffix, stored = "application/pdf", "pdf", data
+    original = clean_filename(filename, "certificate", "certificate")  # before anything is written
+    if data.startswith(b"%PDF-"):  # parsed, and refused if it carries HTML or script
+        content_type, suffix, stored = "application/pdf", "pdf", check_pdf(data, "certificate")
     else:
         try:
             image = _open_image(data, "certificate")
@@ -139,7 +140,6 @@ def set_certificate(listing: Listing, data: bytes, filename: str, *,
         content_type, suffix = "image/jpeg", "jpg"
     name = f"{secrets.token_hex(12)}.{suffix}"
     write_upload(upload_root() / name, stored)
-    original = Path(filename or "certificate").name[:200] or "certificate"
     attachment = ListingAttachment(listing_id=listing.id, kind="inspection_certificate", original_name=original,
                                    stored_name=name, content_type=content_type, size_bytes=len(stored))
     listing.attachments.append(attachment)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask import Flask, session
 from flask_babel import get_locale
 
 from market.config import PROJECT_ROOT, load_config
-from market.core import edge, http
+from market.core import edge, http, logs, web
 from market.core.money import format_fen
 from market.core.timeutil import to_local
 from market.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -57,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO)
+    logs.configure("text" if app.testing else str(app.config.get("LOG_FORMAT", "json")))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -69,11 +68,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    web.init_app(app)
     http.register_error_handlers(app)
     edge.init_app(app)
     _register_template_helpers(app)
 
-    from market.core import audit, commands, jobs, mail, notify  # noqa: F401  (kernel tables and job handlers)
+    from market.core import audit, commands, heartbeat, jobs, mail, notify, throttle  # noqa: F401  (kernel tables and job handlers)
 
     commands.init_app(app)
     for name in DOMAIN_PACKAGES:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from market.core.actor import current_company_id, require_company, require_platform_role
 from market.core.errors import DomainError, NotFound, ValidationFailed
 from market.core.http import commit, problem
+from market.core.links import public_url
 from market.core.money import yuan_to_fen
 from market.core.validation import Page, parse_value
 from market.extensions import csrf, db
@@ -24,6 +25,8 @@ from payments.webhooks import receive
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)
+# Play-money routes: registered in demo and test mode only, so production has no such URL at all.
+sandbox_bp = Blueprint("payments_sandbox", __name__)
 PAGE_SIZE = 25
 
 
@@ -65,7 +68,7 @@ def pay(reference: str):  # type: ignore[no-untyped-def]
     return render_template("payments/pay.html", escrow=escrow, providers=enabled(), instructions=instructions)
 
 
-@bp.post("/pay/<reference>/simulate")
+@sandbox_bp.post("/pay/<reference>/simulate")
 @require_company("purchasing", "finance")
 def simulate(reference: str):  # type: ignore[no-untyped-def]
     from payments.checkout import simulate_payment
@@ -112,7 +115,7 @@ def save_bank_account():  # type: ignore[no-untyped-def]
 @require_company("finance")
 def stripe_connect():  # type: ignore[no-untyped-def]
     provider = get_provider("stripe")
-    back = url_for("payments.balance", _external=True)
+    back = public_url("payments.balance")
     link = provider.onboarding_link(current_company_id() or 0, refresh_url=back, return_url=back)  # type: ignore[attr-defined]
     commit()
     return redirect(link)
@@ -208,3 +211,5 @@ def retry(payout_id: int):  # type: ignore[no-untyped-def]
 
 def init_views(app: Flask) -> None:
     app.register_blueprint(bp)
+    if app.config.get("MODE") != "production":
+        app.register_blueprint(sandbox_bp)

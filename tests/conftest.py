@@ -28,6 +28,7 @@ def app_config(tmp: Path, **extra: object) -> dict[str, object]:
     """The configuration every test app uses; pass overrides for special cases."""
     config: dict[str, object] = {
         "TESTING": True,
+        "MODE": "test",
         "INSTANCE_PATH": str(tmp),
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{tmp / 'test.db'}",
@@ -37,7 +38,8 @@ def app_config(tmp: Path, **extra: object) -> dict[str, object]:
         "SERVER_NAME": "localhost",
         "PAYMENT_PROVIDERS": "sandbox,bank_transfer,stripe",
         "STRIPE_API_KEY": "sk_test_double",
-        "STRIPE_WEBHOOK_SECRET": "whsec_test_double",
+        "STRIPE_WEBHOOK_SECRETS": ["whsec_test_double"],
+        "PUBLIC_BASE_URL": "http://localhost",
     }
     config.update(extra)
     return config

@@ -38,7 +38,11 @@ def wait_until_up(url: str, web: subprocess.Popen, seconds: float = 40) -> None:
 @contextmanager
 def marketplace(env: dict[str, str], *, web_log: IO, worker_log: IO, web_workers: int = 2,
                 gunicorn_args: Sequence[str] = (), worker_args: Sequence[str] = ()) -> Iterator[str]:
-    """Start gunicorn and the job worker with ``env``; yield the base URL once it answers; stop both."""
+    """Start gunicorn and the job worker with ``env``; yield the base URL once it answers; stop both.
+
+    ``env`` must name its mode (JINSHANG_MODE): without one, gunicorn runs in production mode and refuses
+    demo settings."""
+    assert env.get("JINSHANG_MODE") in ("demo", "test", "production"), "say which mode the servers run in"
     port = free_port()
     worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker", *worker_args],
                               env=env, cwd=PROJECT_ROOT, stdout=worker_log, stderr=subprocess.STDOUT)

@@ -30,12 +30,17 @@ _DUMMY_HASH = hash_password("no such account, constant time")
 
 def find_user(identifier: str | None) -> User | None:
     """The user whose email or mobile number is ``identifier`` (normalised), or None."""
-    email, mobile = normalise.contact(identifier)
-    if email:
-        return db.session.scalars(select(User).where(User.email == email)).first()
-    if mobile:
-        return db.session.scalars(select(User).where(User.mobile == mobile)).first()
-    return None
+    key = normalise.account_key(identifier)
+    if not key:
+        return None
+    column = User.email if "@" in key else User.mobile
+    return db.session.scalars(select(User).where(column == key)).first()
+
+
+def throttle_account(identifier: str | None) -> str:
+    """What the login limit counts against: the user behind any spelling of the identifier, else that spelling."""
+    user = find_user(identifier)
+    return f"user:{user.id}" if user is not None else "id:" + normalise.account_key(identifier)
 
 
 def authenticate(identifier: str | None, password: str | None) -> User | None:
@@ -65,6 +70,16 @@ def start_session(user: User, *, remember: bool = False) -> None:
 
 
 def end_session() -> None:
+    """Sign out and revoke the session on the server: the user's session version moves on, so a copy of
+    this cookie (or a remember-me cookie) no longer signs anyone in, on any host. The caller commits."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        user = db.session.get(User, current_user.id)
+        if user is not None:
+            user.session_version += 1
+            record("user.logout", "user", user.id, actor_user_id=user.id)
+            db.session.flush()
     lang = session.get("lang")
     logout_user()
     session.clear()

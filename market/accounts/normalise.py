@@ -51,3 +51,25 @@ def contact(text: str | None) -> tuple[str | None, str | None]:
     if "@" in value:
         return email(value), None
     return None, mobile(value)
+
+
+def _strip_invisible(text: str) -> str:
+    # whitespace anywhere, and format characters (zero-width spaces, bidi overrides) a paste can carry
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def account_key(text: str | None) -> str:
+    """The one spelling of a sign-in identifier: the sign-in lookup AND the login limit use it.
+
+    NFKC, every whitespace and invisible character removed, lower case; an email address as
+    :func:`email` normalises it, a mobile number as digits without +86. Anything else is returned
+    folded the same way, so that variants of a wrong identifier still count as one.
+    """
+    value = _strip_invisible(unicodedata.normalize("NFKC", text or "")).lower()
+    if "@" in value:
+        return email(value) or value
+    number = mobile(value)
+    if number:
+        return number
+    digits = re.sub(r"[\-()]", "", value)
+    return digits[3:] if digits.startswith("+86") else digits

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -24,6 +24,7 @@ from market.accounts.models import (
 )
 from market.accounts.passwords import hash_password, password_problem
 from market.accounts.registry import RegistryRecord, current_registry
+from market.core import links
 from market.core.audit import record
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from market.core.notify import notify_company
@@ -38,7 +39,7 @@ MEMBERSHIP = Lifecycle("membership", Membership, {("pending", "active"): {ANYONE
 
 def public_url(endpoint: str, **values: object) -> str:
     """An absolute link for emails, built on PUBLIC_BASE_URL (never on the request's Host header)."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    return links.public_url(endpoint, **values)
 
 
 def infer_kind(code: str) -> str:

@@ -8,17 +8,12 @@ random name; the original name is kept only as a label.
 from __future__ import annotations
 
 import secrets
-import warnings
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +23,14 @@ from market.core.errors import Conflict, InvalidTransition, NotFound, Permission
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
 from market.core.transitions import ANYONE, Lifecycle
-from market.core.uploads import write_upload
+from market.core.uploads import (
+    UploadRefused,
+    check_pdf,
+    clean_filename,
+    image_format,
+    reencode_image,
+    write_upload,
+)
 from market.extensions import db
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -58,38 +60,16 @@ def check_licence_file(stream: BinaryIO, max_bytes: int) -> CheckedFile:
         raise ValidationFailed("The file is too large (at most %(mb)s MB).", mb=max_bytes // (1024 * 1024),
                                field_errors={"licence": "The file is too large."})
     if data.startswith(b"%PDF-"):
-        return CheckedFile(data, "application/pdf", _check_pdf(data))
-    return _check_image(data)
-
-
-def _check_pdf(data: bytes) -> str:
+        return CheckedFile(check_pdf(data, "licence"), "application/pdf", "pdf")
     try:
-        reader = PdfReader(BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise _invalid("Password-protected PDF files cannot be reviewed. Please upload an unprotected copy.")
-        if len(reader.pages) < 1:
-            raise _invalid("The PDF file has no pages.")
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-        raise _invalid("The file is not a readable PDF document.") from None
-    return "pdf"
-
-
-def _check_image(data: bytes) -> CheckedFile:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data)) as probe:
-                kind = probe.format
-                probe.verify()
-            with Image.open(BytesIO(data)) as image:  # verify() does not decode pixels; load() does
-                image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+        stored, content_type, extension = reencode_image(data, "licence")
+    except UploadRefused as exc:
+        if exc.message != "This is not a JPEG, PNG or WebP image.":
+            raise
+        if image_format(data):  # an image, but of a kind we do not keep (GIF, BMP, TIFF ...)
+            raise _invalid("Please upload a JPEG, PNG or WebP image, or a PDF document.") from None
         raise _invalid("The file is neither an image (JPEG, PNG, WebP) nor a PDF document.") from None
-    if kind not in IMAGE_TYPES:
-        raise _invalid("Please upload a JPEG, PNG or WebP image, or a PDF document.")
-    content_type, extension = IMAGE_TYPES[kind]
-    return CheckedFile(data, content_type, extension)
+    return CheckedFile(stored, content_type, extension)
 
 
 def licence_folder() -> Path:
@@ -119,7 +99,7 @@ def submit_licence(actor: Membership, stream: BinaryIO, original_name: str | Non
         VERIFICATION.move(earlier, VerificationRequest.WITHDRAWN, actor_company_id=company.id,
                           action="verification.withdrawn")
     request_ = VerificationRequest(company_id=company.id, stored_name=stored_name,
-                                   original_name=(original_name or "")[:200] or None,
+                                   original_name=clean_filename(original_name, "licence", "") or None,
                                    content_type=checked.content_type, size_bytes=len(checked.data),
                                    submitted_by=actor.user_id)
     db.session.add(request_)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from limits import parse as parse_limit
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from market.accounts import auth, regions, services
+from market.accounts import auth, regions, services, throttle
 from market.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -20,8 +23,10 @@ from market.accounts.forms import (
     SignupForm,
 )
 from market.accounts.labels import KIND_LABELS
+from market.core import throttle as core_throttle
 from market.core.errors import DomainError
 from market.core.http import commit, translate
+from market.core.uploads import audit_refusal
 from market.core.validation import safe_redirect_target
 from market.extensions import db, limiter
 
@@ -31,6 +36,7 @@ bp = Blueprint("accounts", __name__)
 def show_errors(form: Any, exc: DomainError) -> None:
     """Put a service's field errors on the form's fields (and flash the rest) after rolling back."""
     db.session.rollback()
+    audit_refusal(exc)  # a disguised upload leaves an audit row
     for name, message in exc.field_errors.items():
         field = getattr(form, name, None)
         if field is not None:
@@ -81,6 +87,22 @@ def _render_signup(form: SignupForm, status: int = 200, **extra: Any):  # type: 
         "contact_name": form.contact_name.data, "contact": form.contact.data}), **extra), status
 
 
+def _signup_key() -> str:
+    return "signup:ip:" + hashlib.sha256(throttle.client_address().encode()).hexdigest()[:32]
+
+
+def _refuse_too_many_signups() -> None:
+    """New accounts per address: SIGNUP_RATE_LIMIT ("10 per hour"), counted for every worker and host."""
+    limit = parse_limit(current_app.config["SIGNUP_RATE_LIMIT"])
+    wait = core_throttle.over_limit(_signup_key(), limit.amount, limit.get_expiry())
+    if wait:
+        raise TooManyRequests(retry_after=wait)
+
+
+def _count_signup() -> None:
+    core_throttle.count(_signup_key(), parse_limit(current_app.config["SIGNUP_RATE_LIMIT"]).get_expiry())
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():  # type: ignore[no-untyped-def]
     """One page: company name, code, your name, email or mobile, password."""
@@ -94,6 +116,7 @@ def signup():  # type: ignore[no-untyped-def]
         return _render_signup(form, check=check, duplicate=check.duplicate)
     if not form.validate():
         return _render_signup(form, 422)
+    _refuse_too_many_signups()
     person = services.NewPerson(form.contact_name.data or "", form.contact.data or "", form.password.data or "")
     try:
         user, company = services.sign_up(form.company_name.data or "", form.uscc.data or "", person,
@@ -106,6 +129,7 @@ def signup():  # type: ignore[no-untyped-def]
         return _render_signup(form, exc.status)
     warnings = services.check_availability(company.uscc, company.name_zh).warnings
     auth.start_session(user)
+    _count_signup()
     commit()
     flash(_("Welcome! %(company)s is registered. Upload your business licence to get verified.",
             company=company.name_zh), "success")
@@ -122,6 +146,7 @@ def request_join(company_id: int) -> Response:
         commit()
     else:
         form = JoinForm()
+        _refuse_too_many_signups()  # a join request without an account creates one
         person = services.NewPerson(form.contact_name.data or "", form.contact.data or "", form.password.data or "")
         try:
             user = services.request_to_join(company_id, person=person).user
@@ -133,36 +158,33 @@ def request_join(company_id: int) -> Response:
                 flash(f"{getattr(form, name).label.text if hasattr(form, name) else name}: {_(message)}", "error")
             return redirect(url_for("accounts.signup"))
         auth.start_session(user)
+        _count_signup()
         commit()
     flash(_("Your request was sent. The company's owner or an administrator will decide; you will be notified."),
           "success")
     return redirect(url_for("accounts.company"))
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _identifier_key() -> str:
-    return "login-id:" + " ".join((request.form.get("identifier") or "").split()).lower()
-
-
-def _failed(response: Response) -> bool:
-    return response.status_code >= 400
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)  # per IP address
-@limiter.limit(_login_limit, key_func=_identifier_key, methods=["POST"], deduct_when=_failed)  # per account
 def login():  # type: ignore[no-untyped-def]
+    """Sign in. Throttled per account (every spelling), per account and address, and per address; a
+    throttled attempt is refused before any password is checked (market.accounts.throttle)."""
     form = LoginForm()
     if request.method == "POST" and form.validate():
+        account, address = auth.throttle_account(form.identifier.data), throttle.client_address()
+        wait = throttle.retry_after(account, address)
+        if wait:
+            db.session.rollback()
+            raise TooManyRequests(retry_after=wait)
         user = auth.authenticate(form.identifier.data, form.password.data)
         if user is not None:
+            throttle.succeeded(account, address)
             auth.start_session(user)
             commit()
             return redirect(safe_next(_home_for(user)))
         db.session.rollback()
+        throttle.failed(account, address)
+        commit()
         form.password.errors = [_("The email/mobile number or the password is not correct.")]
         return render_template("accounts/login.html", form=form), 401
     status = 422 if request.method == "POST" else 200
@@ -180,8 +202,13 @@ def _home_for(user: Any) -> str:
 @bp.post("/logout")
 def logout() -> Response:
     auth.end_session()
+    commit()
     flash(_("You are signed out."), "info")
     return redirect(url_for("home.index"))
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

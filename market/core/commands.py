@@ -18,9 +18,12 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect
 
 from market.config import PROJECT_ROOT
+from market.core.backup import backup_command, restore_command
 from market.core.i18n import i18n_compile_command
 from market.core.jobs_cli import jobs_command
 from market.extensions import db
+
+DEMO_COMMANDS = ("demo", "load-demo")
 
 
 def init_app(app: Flask) -> None:
@@ -29,12 +32,18 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(load_demo_command)
     app.cli.add_command(i18n_compile_command)
     app.cli.add_command(jobs_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def main() -> None:
     """Entry point of the ``jinshang`` console script."""
     from market.app import create_app
 
+    # The demo commands run in demo mode (sandbox rail, file mail, generated secrets); everything else is
+    # production unless JINSHANG_MODE says otherwise.
+    if any(arg in DEMO_COMMANDS for arg in sys.argv[1:2]):
+        os.environ.setdefault("JINSHANG_MODE", "demo")
     cli = FlaskGroup(create_app=lambda: create_app(), help="晋商 Jinshang marketplace")
     cli.main(prog_name="jinshang")
 
@@ -71,13 +80,17 @@ def load_demo_command() -> None:
 @with_appcontext
 def worker_command(once: bool, poll: float) -> None:
     """Run background jobs (search indexing, notifications, payouts) until stopped."""
+    from market.config import require_production_ready
+    from market.core.heartbeat import beat
     from market.core.jobs import run_worker
 
+    require_production_ready(current_app.config)
     stopping = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(flag=True))
     click.echo("worker: started" + (" (once)" if once else ""))
     with contextlib.suppress(KeyboardInterrupt):
-        run_worker(poll_seconds=poll, once=once, stop=lambda: stopping["flag"])
+        # ``stop`` is asked between rounds, with no transaction open: the place to say "still alive"
+        run_worker(poll_seconds=poll, once=once, stop=lambda: beat() or stopping["flag"])
     click.echo("worker: stopped")
 
 
@@ -91,6 +104,8 @@ def demo_command(host: str, port: int, workers: int) -> None:
     from market import demo
     from market.core.jobs import run_pending
 
+    base_url = os.environ.get("PUBLIC_BASE_URL") or f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"  # noqa: S104
+    current_app.config["PUBLIC_BASE_URL"] = base_url  # links in the demo data's notifications too
     click.echo("1/3 database: upgrading schema ...")
     upgrade_database()
     if database_is_empty():
@@ -105,12 +120,13 @@ def demo_command(host: str, port: int, workers: int) -> None:
     # End this process's transaction: on SQLite an open one holds the write lock the servers need.
     db.session.remove()
 
-    env = {**os.environ, "JINSHANG_INSTANCE": current_app.instance_path}
+    env = {**os.environ, "JINSHANG_INSTANCE": current_app.instance_path, "JINSHANG_MODE": "demo",
+           "PUBLIC_BASE_URL": base_url}
     # our own interpreter running our own modules: no untrusted input reaches these commands
     worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker"], env=env, cwd=PROJECT_ROOT)
     web = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-         "--access-logfile", "-", "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
+         "--workers", str(workers), "--bind", f"{host}:{port}", "wsgi:app"],
         env=env,
         cwd=PROJECT_ROOT,
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market.core.errors import DomainError
+from market.core.uploads import audit_refusal
 from market.extensions import db
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        audit_refusal(exc)
         fields = {k: translate(v) for k, v in exc.field_errors.items()}
         extra: dict[str, Any] = {"errors": fields} if fields else {}
         return error_response(exc.status, translate(exc.message, **exc.detail), code=exc.code, **extra)
@@ -112,8 +114,12 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         status = exc.code or 500
         if status == 429:
-            return error_response(429, _("Too many attempts. Please wait a minute and try again."),
-                                  code="rate_limited")
+            response = make_response(error_response(429, _("Too many attempts. Please wait a minute and try again."),
+                                                    code="rate_limited"))
+            retry_after = getattr(exc, "retry_after", None)
+            if isinstance(retry_after, int) and retry_after > 0:
+                response.headers["Retry-After"] = str(retry_after)
+            return response
         return error_response(status, _(TITLES.get(status, exc.name)), code=exc.name.lower().replace(" ", "_"))
 
     @app.errorhandler(OperationalError)

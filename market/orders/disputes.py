@@ -22,7 +22,7 @@ from market.core.jobs import enqueue
 from market.core.notify import notify_company
 from market.core.timeutil import utcnow
 from market.core.transitions import Lifecycle
-from market.core.uploads import write_upload
+from market.core.uploads import check_pdf, clean_filename, reencode_image, write_upload
 from market.extensions import db
 from market.orders import escrow_link
 from market.orders.lifecycle import BUYER, LOT, OPERATOR, SELLER, party_of, transition
@@ -54,6 +54,12 @@ def _check_files(files: list[FileStorage]) -> list[tuple[FileStorage, str, bytes
                                    field_errors={"evidence": "Evidence must be PDF, PNG or JPEG files."})
         if len(data) > limit:
             raise ValidationFailed("A file is too large.", field_errors={"evidence": "A file is too large."})
+        if suffix == ".pdf":
+            data = check_pdf(data, "evidence")
+        else:  # decoded and written again: what is kept is our encoder's output
+            data, _type, extension = reencode_image(data, "evidence")
+            suffix = "." + extension
+        clean_filename(upload.filename, "evidence")  # refuses disguised (bidi) names
         checked.append((upload, suffix, data))
     return checked
 
@@ -90,7 +96,8 @@ def open_dispute(order: TradeOrder, company_id: int, *, reason: str, lot_id: Any
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{dispute.id}-{secrets.token_hex(8)}{suffix}"
         write_upload(folder / name, data)
-        evidence.append({"file": name, "original": (upload.filename or "")[:120], "size": len(data),
+        evidence.append({"file": name, "original": clean_filename(upload.filename, "evidence")[:120],
+                         "size": len(data),
                          "by": company_id})
     dispute.evidence = evidence
     record("dispute.open", "dispute", dispute.id, actor_company_id=company_id,

@@ -200,11 +200,10 @@ def _text(message: object, **values: object) -> str:
 
 
 def _order_url(order: TradeOrder) -> str | None:
-    from flask import current_app, url_for
+    from flask import current_app
+
+    from market.core.links import public_url
 
     if "orders.detail" not in current_app.view_functions:
         return None
-    try:
-        return url_for("orders.detail", order_id=order.id, _external=True)
-    except RuntimeError:  # no request and no SERVER_NAME (CLI without configuration)
-        return None
+    return public_url("orders.detail", order_id=order.id)

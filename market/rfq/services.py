@@ -120,14 +120,13 @@ def _invitees(buyer: Company, data: RfqInput, errors: dict[str, str]) -> list[Co
 
 
 def _rfq_url(rfq: Rfq) -> str | None:
-    from flask import current_app, url_for
+    from flask import current_app
+
+    from market.core.links import public_url
 
     if "rfq.detail" not in current_app.view_functions:
         return None
-    try:
-        return url_for("rfq.detail", rfq_id=rfq.id, _external=True)
-    except RuntimeError:  # no request and no SERVER_NAME (the demo loader, a script)
-        return None
+    return public_url("rfq.detail", rfq_id=rfq.id)
 
 
 RFQ = Lifecycle("rfq", Rfq, {("open", "closed"): {BUYER, SYSTEM}, ("open", "cancelled"): {BUYER},

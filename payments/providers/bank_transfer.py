@@ -71,9 +71,11 @@ class BankTransferProvider:
 
     name = "bank_transfer"
 
-    def __init__(self, *, account_name: str, account_no: str, bank_name: str, webhook_secret: str) -> None:
+    def __init__(self, *, account_name: str, account_no: str, bank_name: str,
+                 webhook_secret: str | list[str]) -> None:
         self.account_name, self.account_no, self.bank_name = account_name, account_no, bank_name
-        self.webhook_secret = webhook_secret
+        self.webhook_secrets = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret)
+        self.webhook_secret = self.webhook_secrets[0] if self.webhook_secrets else ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BankTransferProvider:
@@ -81,7 +83,7 @@ class BankTransferProvider:
             account_name=config.get("BANK_ACCOUNT_NAME", "晋商平台资金监管专户"),
             account_no=config.get("BANK_ACCOUNT_NO", "1405 0166 8888 0000 0001"),
             bank_name=config.get("BANK_NAME", "中国建设银行太原分行"),
-            webhook_secret=config.get("BANK_WEBHOOK_SECRET") or f"bank-{config['SECRET_KEY']}",
+            webhook_secret=list(config.get("BANK_WEBHOOK_SECRETS") or []),
         )
 
     def create_payin(self, escrow: Escrow, amount_fen: int) -> PayInStart:
@@ -115,7 +117,7 @@ class BankTransferProvider:
         """A bank arrival/debit notification: ``{"lines": [statement line fields...]}``, signed."""
         from payments.statements import StatementRow, row_event
 
-        verify(body, headers.get(SIGNATURE_HEADER), self.webhook_secret)
+        verify(body, headers.get(SIGNATURE_HEADER), self.webhook_secrets)
         try:
             rows = [StatementRow.from_mapping(item) for item in json.loads(body)["lines"]]
         except (ValueError, KeyError, TypeError) as exc:

@@ -42,12 +42,13 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
+    def __init__(self, secret: str | list[str]) -> None:
+        self.secrets = [secret] if isinstance(secret, str) else list(secret)
+        self.secret = self.secrets[0] if self.secrets else ""  # signs; every one of ``secrets`` verifies
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SandboxProvider:
-        return cls(config.get("SANDBOX_WEBHOOK_SECRET") or f"sandbox-{config['SECRET_KEY']}")
+        return cls(list(config.get("SANDBOX_WEBHOOK_SECRETS") or []))
 
     # -- producing events ------------------------------------------------------------------------------
     @staticmethod
@@ -111,7 +112,7 @@ class SandboxProvider:
         return self._schedule(EventKind.REFUND_SUCCEEDED, payout, f"sbx_re_{payout.id}")
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:
-        verify(body, headers.get(SIGNATURE_HEADER), self.secret)
+        verify(body, headers.get(SIGNATURE_HEADER), self.secrets)
         try:
             raw = json.loads(body)
             data = raw["data"]

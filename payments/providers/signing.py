@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 
 from payments.providers.base import WebhookRejected
 
@@ -21,9 +22,14 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(body: bytes, header: str | None, secret: str, tolerance: int = TOLERANCE_SECONDS) -> None:
-    """Raise :class:`WebhookRejected` unless ``header`` is a fresh, valid signature of ``body``."""
-    if not header or not secret:
+def verify(body: bytes, header: str | None, secret: str | Sequence[str], tolerance: int = TOLERANCE_SECONDS) -> None:
+    """Raise :class:`WebhookRejected` unless ``header`` is a fresh, valid signature of ``body``.
+
+    ``secret`` may be several (during a rotation the rail may still sign with the old one): any one matches.
+    """
+    candidates = [secret] if isinstance(secret, str) else list(secret)
+    candidates = [c for c in candidates if c]
+    if not header or not candidates:
         raise WebhookRejected("Missing signature.")
     try:
         parts = dict(item.strip().split("=", 1) for item in header.split(","))
@@ -31,8 +37,8 @@ def verify(body: bytes, header: str | None, secret: str, tolerance: int = TOLERA
         given = parts["v1"]
     except (ValueError, KeyError):
         raise WebhookRejected("Malformed signature header.") from None
-    expected = sign(body, secret, timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, given):
+    matches = [hmac.compare_digest(sign(body, c, timestamp).split("v1=", 1)[1], given) for c in candidates]
+    if not any(matches):
         raise WebhookRejected("Bad signature.")
     if abs(time.time() - timestamp) > tolerance:
         raise WebhookRejected("Stale timestamp.")

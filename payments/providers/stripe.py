@@ -56,7 +56,7 @@ def build_provider(app: Flask) -> StripeProvider:
         raise ProviderError("Stripe is not reachable in tests; install the Stripe test double.")
     client = stripe.StripeClient(config["STRIPE_API_KEY"], http_client=http_client,
                                  max_network_retries=int(config.get("STRIPE_MAX_RETRIES", 2)))
-    return StripeProvider(client, config.get("STRIPE_WEBHOOK_SECRET", ""))
+    return StripeProvider(client, list(config.get("STRIPE_WEBHOOK_SECRETS") or []))
 
 
 def _fail(exc: stripe.StripeError) -> ProviderError:
@@ -74,9 +74,11 @@ class StripeProvider:
 
     name = "stripe"
 
-    def __init__(self, client: stripe.StripeClient, webhook_secret: str) -> None:
+    def __init__(self, client: stripe.StripeClient, webhook_secret: str | list[str]) -> None:
         self.client = client
-        self.webhook_secret = webhook_secret
+        # newest first; during a rotation Stripe signs with both endpoints' secrets, any one must match
+        self.webhook_secrets = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret)
+        self.webhook_secret = self.webhook_secrets[0] if self.webhook_secrets else ""
 
     def create_payin(self, escrow: Escrow, amount_fen: int) -> PayInStart:
         params: dict[str, Any] = {
@@ -188,10 +190,15 @@ class StripeProvider:
         return link.url
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:
-        try:
-            event = self.client.construct_event(body, headers.get(SIGNATURE_HEADER), self.webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as exc:
-            raise WebhookRejected("Stripe signature check failed.") from exc
+        event = None
+        for secret in self.webhook_secrets or [""]:
+            try:
+                event = self.client.construct_event(body, headers.get(SIGNATURE_HEADER), secret)
+                break
+            except (stripe.SignatureVerificationError, ValueError) as exc:
+                failure = exc
+        if event is None:
+            raise WebhookRejected("Stripe signature check failed.") from failure
         obj = event.data.object.to_dict()
         meta = obj.get("metadata") or {}
         common = {"event_id": event.id, "raw_type": event.type, "object_ref": str(obj.get("id", "")),

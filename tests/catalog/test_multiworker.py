@@ -60,6 +60,7 @@ def stack(app, tmp_path: Path):  # type: ignore[no-untyped-def]
     """gunicorn with 5 workers + the job worker, on the test database and a fresh index directory."""
     env = {**os.environ, "JINSHANG_INSTANCE": str(tmp_path), "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SEARCH_BACKEND": "whoosh", "SECRET_KEY": "multiworker",
+           "JINSHANG_MODE": "test",
            "MAIL_BACKEND": "memory", "LOGIN_RATE_LIMIT": "1000 per minute", "JINSHANG_EXPOSE_WORKER_PID": "1",
            "PYTHONUNBUFFERED": "1"}
     logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("web", "worker")}

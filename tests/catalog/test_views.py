@@ -12,6 +12,7 @@ from catalog.models import Category, Listing
 from market.core.jobs import run_pending
 from market.extensions import db
 from tests.factories import PASSWORD, make_company, make_listing, make_member, make_staff, seed_tree
+from tests.factories.files import real_pdf
 
 
 def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -207,8 +208,7 @@ def test_certificate_pdf_or_image_only(seller_client, db) -> None:  # type: igno
     listing_id = make_listing(seller_client.company).id
     db.session.commit()
     url = f"/my/listings/{listing_id}/certificate"
-    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-    assert seller_client.post(url, data={"certificate": (io.BytesIO(pdf), "SGS-2025.pdf")}).status_code == 302
+    assert seller_client.post(url, data={"certificate": (io.BytesIO(real_pdf()), "SGS-2025.pdf")}).status_code == 302
     assert seller_client.post(url, data={"certificate": (io.BytesIO(b"MZ\x90\x00" * 50), "cert.pdf")}
                               ).status_code == 422
     html = seller_client.get(f"/listings/{listing_id}").get_data(as_text=True)

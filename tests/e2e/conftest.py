@@ -37,6 +37,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of gunicorn serving the app with demo data, plus a running worker."""
     instance = tmp_path_factory.mktemp("e2e-instance")
     env = {**os.environ, "JINSHANG_INSTANCE": str(instance), "MAIL_BACKEND": "file", "SECRET_KEY": "e2e-secret",
+           "JINSHANG_MODE": "demo",
            "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     database_url = os.environ.get("TEST_DATABASE_URL", "")

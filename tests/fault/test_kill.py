@@ -197,7 +197,7 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                                 PAYMENT_PROVIDERS="sandbox", JOB_LEASE_SECONDS=LEASE))
     env = {**os.environ, "JINSHANG_INSTANCE": str(instance), "DATABASE_URL": fault_db, "MAIL_BACKEND": "file",
            "SECRET_KEY": app.config["SECRET_KEY"], "PAYMENT_PROVIDERS": "sandbox", "JOB_LEASE_SECONDS": str(LEASE),
-           "LOGIN_RATE_LIMIT": "10000 per minute", "PYTHONUNBUFFERED": "1"}
+           "LOGIN_RATE_LIMIT": "10000 per minute", "PYTHONUNBUFFERED": "1", "JINSHANG_MODE": "test"}
     with app.app_context():
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
         buyer, _ = make_trader("大同第二发电有限公司")

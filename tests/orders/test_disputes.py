@@ -8,6 +8,7 @@ from market.extensions import db
 from market.orders.escrow_link import escrow_of
 from market.orders.models import Dispute, TradeOrder
 from tests.factories import login, make_staff, order_in_state
+from tests.factories.files import real_pdf
 from tests.factories.orders import inspect
 
 
@@ -28,7 +29,7 @@ def test_dispute_with_evidence_then_operator_decides(client):
     db.session.rollback()
     ok = client.post(f"/orders/{order_id}/dispute", data={
         "reason": "煤质不符，发热量偏低且含矸石较多", "lot_id": lot_id, "claimed": "700000.00",
-        "evidence": (io.BytesIO(b"%PDF-1.4 weighbridge ticket"), "磅单.pdf")}, content_type="multipart/form-data")
+        "evidence": (io.BytesIO(real_pdf()), "磅单.pdf")}, content_type="multipart/form-data")
     assert ok.status_code == 302
     db.session.expire_all()
     order = db.session.get(TradeOrder, order_id)
