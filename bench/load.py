@@ -173,7 +173,7 @@ def main() -> int:
                "DATABASE_URL": url, "SEARCH_BACKEND": args.search_backend, "SECRET_KEY": "bench-" + "x" * 40,
                "MAIL_BACKEND": "memory", "LOG_FORMAT": "json", "GUNICORN_ACCESS_LOG": "/dev/null"}
         print("loading demo data ...", flush=True)
-        subprocess.run([sys.executable, "-m", "market.core.commands", "load-demo"], env=env, cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "market.cli", "load-demo"], env=env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, timeout=600)
         lookups(url)
         with Path(tmp, "servers.log").open("w") as log, \

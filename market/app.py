@@ -78,6 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     commands.init_app(app)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)
+    from market.demo import commands as demo_commands  # the demo sits above every domain package
+
+    demo_commands.init_app(app)
     return app
 
 

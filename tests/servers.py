@@ -20,7 +20,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, web: subprocess.Popen, seconds: float = 40) -> None:
+def wait_until_up(url: str, web: subprocess.Popen, seconds: float = 90) -> None:
     """Until ``/healthz`` answers 200; fail at once if gunicorn exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -44,7 +44,7 @@ def marketplace(env: dict[str, str], *, web_log: IO, worker_log: IO, web_workers
     demo settings."""
     assert env.get("JINSHANG_MODE") in ("demo", "test", "production"), "say which mode the servers run in"
     port = free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker", *worker_args],
+    worker = subprocess.Popen([sys.executable, "-m", "market.cli", "worker", *worker_args],
                               env=env, cwd=PROJECT_ROOT, stdout=worker_log, stderr=subprocess.STDOUT)
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(web_workers),
                             "--bind", f"127.0.0.1:{port}", *gunicorn_args, "wsgi:app"],

@@ -41,7 +41,7 @@ def _clean_env() -> dict[str, str]:
 def test_production_is_the_default_and_lists_everything_to_fix(tmp_path):
     env = {**_clean_env(), "JINSHANG_INSTANCE": str(tmp_path), "PAYMENT_PROVIDERS": "sandbox,bank_transfer"}
     for command in ([sys.executable, "-c", "import wsgi"],
-                    [sys.executable, "-m", "market.core.commands", "worker", "--once"]):
+                    [sys.executable, "-m", "market.cli", "worker", "--once"]):
         result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
         assert result.returncode == 3, result.stderr[-2000:]
         message = result.stderr
@@ -209,7 +209,7 @@ def test_readiness_needs_a_recent_worker_heartbeat(client, db):
 
 def test_demo_links_follow_its_port(tmp_path: Path):
     """`jinshang demo --port 5101`: mail and notifications point at 5101, set before any demo data is made."""
-    from market.core import commands
+    from market.demo import commands
 
     seen: list[str] = []
 

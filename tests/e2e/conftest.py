@@ -49,7 +49,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _postgres_admin(database_url, f'CREATE DATABASE "{e2e_db}"')
         env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, "/" + e2e_db, parts.query, ""))
     # the schema and demo data exactly as `jinshang load-demo` makes them
-    subprocess.run([sys.executable, "-m", "market.core.commands", "load-demo"], env=env, cwd=PROJECT_ROOT,
+    subprocess.run([sys.executable, "-m", "market.cli", "load-demo"], env=env, cwd=PROJECT_ROOT,
                    check=True, timeout=300, stdout=subprocess.DEVNULL)
     log = (instance / "gunicorn.log").open("w")
     try:

@@ -97,7 +97,7 @@ class Processes:
 
     def start_worker(self) -> None:
         self.worker_started = utcnow()
-        self.worker = subprocess.Popen([sys.executable, "-m", "market.core.commands", "worker", "--poll", "0.05"],
+        self.worker = subprocess.Popen([sys.executable, "-m", "market.cli", "worker", "--poll", "0.05"],
                                        env=self.env, cwd=PROJECT_ROOT, stdout=(self.logs / "worker.log").open("a"),
                                        stderr=subprocess.STDOUT)
 
@@ -269,7 +269,7 @@ def test_sigkill_the_worker_and_web_workers_mid_stream(fault_db, tmp_path):  # t
                 time.sleep(0.25)
             phases["settle"] = time.monotonic() - settling
             time.sleep(0.5)
-            ledger = subprocess.run([sys.executable, "-m", "market.core.commands", "ledger-check"], env=env,
+            ledger = subprocess.run([sys.executable, "-m", "market.cli", "ledger-check"], env=env,
                                     cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
         finally:
             reader.stop.set()

@@ -44,6 +44,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     # endpoint -> method -> Route
     "home.index": {"GET": Route("anon")},
     "home.health": {"GET": Route("anon")},
+    "home.ready": {"GET": Route("anon")},
     "home.switch_language": {"GET": Route("anon", {"code": "en"}, {"next": "/search"}),
                              "POST": Route("buyer", {"code": "zh_CN"}, {"next": "/company"})},
     # accounts
@@ -201,7 +202,7 @@ ROUTES: dict[str, dict[str, Route]] = {
         "data": {"reference": W + "escrow_reference", "amount_fen": 0, "currency": "CNY", "object_ref": "x"}})},
     "payments.pay": {"GET": Route("buyer", {"reference": W + "escrow_reference"}),
                      "POST": Route("buyer", {"reference": W + "escrow_reference"}, {"provider": "nope"})},
-    "payments.simulate": {"POST": Route("buyer", {"reference": "JS-NONE"})},
+    "payments_sandbox.simulate": {"POST": Route("buyer", {"reference": "JS-NONE"})},
     "payments.balance": {"GET": Route("seller", fields={"page": "1"})},
     "payments.save_bank_account": {"POST": Route("seller", fields={"account_name": "大同煤业",
                                                                    "account_no": "", "bank_name": "工行"})},
