@@ -222,7 +222,10 @@ class Sender:
     def sweep(self, endpoint: str, rule: str, method: str, route: Route, value: str) -> None:
         """One request per input of the route with ``value`` in it (the others valid)."""
         names = sorted(route.path) + sorted(route.fields) + list(route.files)
+        numeric_path = set(re.findall(r"<(?:int|bigint):(\w+)>", rule))
         for name in names:
+            if name in numeric_path and value not in INT_PATH_VALUES:
+                continue  # the converter's regex refuses any non-digit text alike (404)
             path_args = _resolve(dict(route.path), self.world)
             fields = _resolve(dict(route.fields), self.world)
             files: dict[str, Any] = {}
@@ -299,8 +302,11 @@ def test_every_route_has_a_strategy(app: Flask) -> None:
     assert not stale, f"strategies for routes that no longer exist: {stale}"
 
 
-EXAMPLES = 5
-SWEEP = ("abc", "1e308", str(2**31), "9999-12-31", "%(x)s 50%", "/ok\r\nSet-Cookie: x=1")
+EXAMPLES = 4
+# every input of every route gets each of these (the values behind the 500s of issue #9); format strings
+# and CR/LF travel together: a form field accepts the line break and must still not format "%(x)s"
+SWEEP = ("abc", "1e308", str(2**31), "9999-12-31", "/%(x)s 50%\r\nSet-Cookie: x=1")
+INT_PATH_VALUES = ("abc", str(2**31))
 
 
 def test_hostile_input_never_500_and_refusals_change_nothing(app: Flask) -> None:
