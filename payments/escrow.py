@@ -25,9 +25,11 @@ Lifecycle (one transition table, :data:`TRANSITIONS`)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -342,10 +344,56 @@ def _split(escrow: Escrow, action: str, payee_fen: int, payer_fen: int, ref: str
     return escrow
 
 
-def resolve_dispute(escrow: Escrow, payee_fen: int, payer_fen: int, *, resolution_ref: str) -> Escrow:
+# ---- one path per decision ---------------------------------------------------------------------------
+class Decider(Protocol):
+    """Whoever owns the decision on a frozen escrow (an order's open dispute): carries out the operator's
+    split together with its own records, in the same transaction."""
+
+    def __call__(self, escrow: Escrow, payee_fen: int, payer_fen: int, *, note: str,
+                 operator_user_id: int | None) -> None: ...
+
+
+_OWNERS: list[Callable[[Escrow], Decider | None]] = []
+
+
+def register_owner(find: Callable[[Escrow], Decider | None]) -> None:
+    """A higher layer (orders) says which escrows it decides; payments never imports it."""
+    if find not in _OWNERS:
+        _OWNERS.append(find)
+
+
+def owner_of(escrow: Escrow) -> Decider | None:
+    for find in _OWNERS:
+        decider = find(escrow)
+        if decider is not None:
+            return decider
+    return None
+
+
+def decide(escrow: Escrow, payee_fen: int, payer_fen: int, *, note: str, operator_user_id: int | None) -> Escrow:
+    """The operator's split from the escrow console. An escrow that belongs to an open dispute is decided
+    through that dispute (order, dispute, escrow and ledger together); any other frozen escrow here."""
+    for name, value in (("payee_fen", payee_fen), ("payer_fen", payer_fen)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationFailed("Amounts are whole fen", field_errors={name: "Amounts are whole fen"})
+    if payee_fen + payer_fen != escrow.held_fen:
+        raise ValidationFailed("The split must add up to what the escrow holds",
+                               field_errors={"payee_fen": "The split must add up to what the escrow holds"})
+    decider = owner_of(escrow)
+    if decider is not None:
+        decider(escrow, payee_fen, payer_fen, note=note, operator_user_id=operator_user_id)
+        return escrow
+    return resolve_dispute(escrow, payee_fen, payer_fen, resolution_ref=f"console-{utcnow():%Y%m%d%H%M%S%f}")
+
+
+def resolve_dispute(escrow: Escrow, payee_fen: int, payer_fen: int, *, resolution_ref: str,
+                    by_owner: bool = False) -> Escrow:
     """The operator's decision on a frozen escrow: ``payee_fen`` released, ``payer_fen`` refunded; they must
-    add up to everything held."""
+    add up to everything held. An escrow an owner decides (an open dispute) refuses a direct decision
+    unless ``by_owner``: the owner moves its own records with the money."""
     resolution_ref = _ref(resolution_ref, "resolution_ref")
+    if not by_owner and owner_of(escrow) is not None:
+        raise InvalidTransition("This escrow belongs to an open dispute: decide the dispute.")
     escrow = _lock(escrow)
     _allowed(escrow, "resolve")
     _guard_amount(escrow, payee_fen, allow_zero=True, field="payee_fen")

@@ -112,7 +112,7 @@ def open_disputes() -> list[Dispute]:
     return list(db.session.scalars(select(Dispute).where(Dispute.status == "open").order_by(Dispute.opened_at)))
 
 
-def resolve(dispute: Dispute, *, operator_user_id: int, payee_fen: int, outcome: str, decision: str) -> Dispute:
+def resolve(dispute: Dispute, *, operator_user_id: int | None, payee_fen: int, outcome: str, decision: str) -> Dispute:
     """The operator splits what the escrow holds: ``payee_fen`` to the seller, the rest back to the buyer."""
     if dispute.status != "open":
         raise InvalidTransition("This dispute is already decided.")

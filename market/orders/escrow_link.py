@@ -115,7 +115,7 @@ def resolve_for(order: TradeOrder, payee_fen: int, dispute_id: int) -> None:
         return
     if escrow.status == EscrowStatus.FROZEN:
         escrow_service.resolve_dispute(escrow, payee_fen, escrow.held_fen - payee_fen,
-                                       resolution_ref=f"{order.number}-dispute-{dispute_id}")
+                                       resolution_ref=f"{order.number}-dispute-{dispute_id}", by_owner=True)
     elif escrow.held_fen:
         escrow_service.settle(escrow, payee_fen, ref=f"{order.number}-dispute-{dispute_id}")
 

@@ -24,7 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json"
+# ../shared/ref next to the checkout (a worktree sits one level deeper: look upwards)
+FIXTURES = next((p / "shared" / "ref" / "stripe" / "fixtures3.json" for p in Path(__file__).resolve().parents
+                 if (p / "shared" / "ref" / "stripe" / "fixtures3.json").is_file()),
+                Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json")
 _RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 
