@@ -194,8 +194,12 @@ def confirm_payout(payout: Payout, *, source: str, source_ref: str, amount_fen: 
     with contextlib.suppress(DuplicateEntry):  # booked by an earlier delivery under another event id
         ledger.post(source, source_ref, f"{payout.kind}_paid", payout.currency, lines, escrow_id=payout.escrow_id,
                     memo=f"{payout.kind} {payout.code}")
+    dest = (payout.dest_name, payout.dest_account, payout.dest_bank) if payout.dest_account else destination(payout)
+    # confirmed by the rail before we sent it: the rail's confirmation is the record of where it went
+    name, account, bank = dest or ("", f"{source}:{source_ref}"[:64], payout.provider)
     PAYOUT.move(payout, PayoutStatus.PAID, action="payout.paid", note=source_ref,
-                provider_ref=payout.provider_ref or source_ref)
+                provider_ref=payout.provider_ref or source_ref, dest_name=name[:200], dest_account=account[:64],
+                dest_bank=bank[:200])
     return "paid"
 
 
