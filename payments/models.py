@@ -75,7 +75,8 @@ class Escrow(db.Model):
         return max(0, self.funded_fen - self.amount_fen)
 
     def as_audit(self) -> dict[str, Any]:
-        return {"status": self.status, "funded_fen": self.funded_fen, "released_fen": self.released_fen,
+        return {"status": self.status, "amount_fen": self.amount_fen, "funded_fen": self.funded_fen,
+                 "released_fen": self.released_fen,
                 "refunded_fen": self.refunded_fen, "fee_fen": self.fee_fen}
 
 

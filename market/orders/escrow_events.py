@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from market.core.timeutil import utcnow
 from market.extensions import db
-from market.orders import disputes
+from market.orders import disputes, escrow_link
 from market.orders.lifecycle import LOT, SYSTEM, transition
 from market.orders.models import Dispute, TradeOrder
 from market.orders.services import advance
@@ -35,12 +35,19 @@ def _on_released(escrow: Escrow, amount_fen: int = 0, milestone_ref: str = "", *
     order = _order_for(escrow)
     if order is None:
         return
-    lot = next((lot for lot in order.lots if lot.reference == milestone_ref), None)
+    lot = next((lot for lot in order.lots if milestone_ref in (lot.reference, f"{lot.reference}/top-up")), None)
     if lot is None:
         return
     lot.released_fen = (lot.released_fen or 0) + amount_fen
     if lot.state == "inspected":  # nobody accepted it: this is the auto-release
         LOT.move(lot, "accepted", party=SYSTEM, action="lot.auto_accepted", accepted_at=utcnow())
+        advance(order)
+
+
+def _on_payment(escrow: Escrow, **_kwargs: object) -> None:
+    """A top-up arrived: release it to its lot, and settle the order if nothing else is owed."""
+    order = _order_for(escrow)
+    if order is not None and any(lot.topup_fen for lot in order.lots) and escrow_link.release_top_ups(order):
         advance(order)
 
 
@@ -66,4 +73,5 @@ def connect_signals() -> None:
     """Subscribe once (weak=False: module-level functions live for the process anyway)."""
     signals.escrow_funded.connect(_on_funded, weak=False)
     signals.escrow_released.connect(_on_released, weak=False)
+    signals.escrow_payment_received.connect(_on_payment, weak=False)
     escrow_service.register_owner(_dispute_owner)

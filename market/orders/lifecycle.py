@@ -80,6 +80,12 @@ EVENT_LABELS = {
     "lot_delivered": _l("Lot delivered"),
     "lot_inspected": _l("Lot inspected"),
     "lot_accepted": _l("Lot accepted"),
+    "top_up_requested": _l("The lot is worth more than was paid in: please pay the difference"),
+    "top_up_waived": _l("The seller waived the difference"),
+    "auto_release_scheduled": _l("Payment to the seller is released automatically unless you act"),
+    "cancel_requested": _l("The buyer will cancel: nothing was shipped in the delivery window"),
+    "dispute_response": _l("The other party answered the dispute"),
+    "settlement_proposed": _l("A settlement of the dispute was proposed"),
 }
 # delivery lot states (DeliveryLot.state), as shown on the order page
 LOT_STATE_LABELS = {

@@ -172,6 +172,8 @@ class DeliveryLot(db.Model):
     settled_fen: Mapped[int | None] = mapped_column(BigInteger)  # inspection-adjusted amount for this lot
     settlement: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the computation, line by line
     released_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # worth more than the escrow held when accepted: what the buyer still owes for this lot (0 once paid/waived)
+    topup_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
     order: Mapped[TradeOrder] = relationship(back_populates="lots")
     line: Mapped[OrderLine] = relationship()

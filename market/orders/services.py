@@ -208,7 +208,9 @@ def advance(order: TradeOrder) -> None:
         transition(order, "delivered", party=SYSTEM, actor_company_id=None)
     if order.state == "delivered" and all(lot.state not in ("shipped", "delivered") for lot in lots):
         transition(order, "inspected", party=SYSTEM, actor_company_id=None)
-    if order.state == "inspected" and all(lot.state in ("accepted", "rejected") for lot in lots):
+    # settled only when nothing is still owed: a pending top-up keeps the order open until paid or waived
+    if order.state == "inspected" and all(lot.state in ("accepted", "rejected") and not lot.topup_fen
+                                          for lot in lots):
         transition(order, "goods_accepted", party=SYSTEM, actor_company_id=None)
         escrow_link.settle_order(order)
         order.settled_fen = sum(lot.released_fen for lot in lots)

@@ -58,6 +58,8 @@ def detail(order_id: int):  # type: ignore[no-untyped-def]
                            targets=allowed_targets(order, party), contract=contracts.current(order),
                            effective=contracts.effective(order), escrow=escrow_link.escrow_of(order),
                            pay_url=escrow_link.pay_url(order) if order.state == "awaiting_payment" else None,
+                           topup_url=escrow_link.pay_url(order) if any(lot.topup_fen for lot in order.lots) else None,
+                           auto_release=escrow_link.auto_release_dates(order),
                            agencies=contracts.inspection_agencies(),
                            lines_shipped=services.shipped_quantities(order))
 
@@ -228,6 +230,14 @@ def accept_lot(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
     order = _order(order_id)
     inspection.accept_lot(order, acting_company().id, lot_id)
     return _back(order, _("Lot accepted; the adjusted amount is released to the seller."))
+
+
+@bp.post("/orders/<int:order_id>/lots/<int:lot_id>/waive-top-up")
+@require_company("sales", "finance")
+def waive_top_up(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    inspection.waive_top_up(order, acting_company().id, lot_id)
+    return _back(order, _("Difference waived; the order is settled on what was paid."))
 
 
 @bp.route("/orders/<int:order_id>/dispute", methods=["GET", "POST"])

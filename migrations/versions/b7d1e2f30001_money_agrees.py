@@ -32,9 +32,13 @@ def upgrade():
         batch_op.add_column(sa.Column("statement_line_id", sa.Integer(), nullable=True))
     with op.batch_alter_table("payee_account") as batch_op:
         batch_op.add_column(sa.Column("hold_until", market.core.timeutil.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("delivery_lot") as batch_op:
+        batch_op.add_column(sa.Column("topup_fen", sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade():
+    with op.batch_alter_table("delivery_lot") as batch_op:
+        batch_op.drop_column("topup_fen")
     with op.batch_alter_table("payee_account") as batch_op:
         batch_op.drop_column("hold_until")
     with op.batch_alter_table("payout") as batch_op:
