@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -159,6 +159,7 @@ def operator_console():  # type: ignore[no-untyped-def]
     names = dict(db.session.execute(select(statements.StatementLine.id, statements.StatementLine.transaction_id)
                                     .where(statements.StatementLine.id.in_(earlier))).all()) if earlier else {}
     return render_template("payments/operator.html", reason_labels=REASON_LABELS, line_names=names,
+                           view_functions=current_app.view_functions,
                            difference_labels=DIFFERENCE_LABELS, payout_errors=PAYOUT_ERRORS, escrows=rows,
                            status=status, statuses=list(EscrowStatus),
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), suspense=suspense,

@@ -33,8 +33,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("contract_signed", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
     ("awaiting_payment", "funded"): frozenset({SYSTEM}),
     ("awaiting_payment", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
-    # once money is held, only an operator may unwind an order that has not shipped
-    ("funded", "cancelled"): frozenset({OPERATOR}),
+    # once money is held, an operator may unwind an order that has not shipped; the system does it for the
+    # buyer when the delivery window passed with nothing shipped and the seller's grace period ran out
+    ("funded", "cancelled"): frozenset({OPERATOR, SYSTEM}),
     ("funded", "in_delivery"): frozenset({SELLER}),
     ("in_delivery", "delivered"): frozenset({SYSTEM}),
     ("in_delivery", "disputed"): frozenset({BUYER, SELLER}),
@@ -96,6 +97,7 @@ LOT_STATE_LABELS = {
     "disputed": _l("In dispute"),
     "rejected": _l("Rejected"),
     "settled": _l("Settled"),
+    "decided": _l("Decided by the platform"),
 }
 LOT_STATE_BADGE = {"accepted": "ok", "settled": "ok", "disputed": "bad", "rejected": "bad", "inspected": "warn"}
 STATE_BADGE = {"rejected": "bad", "cancelled": "bad", "disputed": "bad", "settled": "ok", "closed": "ok",

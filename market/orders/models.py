@@ -93,6 +93,7 @@ class TradeOrder(db.Model):
     cancelled_at = mapped_column(UTCDateTime())
     cancelled_by_company_id: Mapped[int | None] = mapped_column(Integer)
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    cancel_requested_at = mapped_column(UTCDateTime())  # the buyer asked to unwind an order never shipped
     updated_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
     buyer = relationship("Company", foreign_keys=[buyer_id])

@@ -60,6 +60,7 @@ def detail(order_id: int):  # type: ignore[no-untyped-def]
                            pay_url=escrow_link.pay_url(order) if order.state == "awaiting_payment" else None,
                            topup_url=escrow_link.pay_url(order) if any(lot.topup_fen for lot in order.lots) else None,
                            auto_release=escrow_link.auto_release_dates(order),
+                           can_request_cancel=party == "buyer" and services.can_request_cancel(order),
                            agencies=contracts.inspection_agencies(),
                            lines_shipped=services.shipped_quantities(order))
 
@@ -86,6 +87,15 @@ def cancel(order_id: int):  # type: ignore[no-untyped-def]
     order = _order(order_id)
     services.cancel_order(order, acting_company().id, request.form.get("reason", ""))
     return _back(order, _("Order cancelled."))
+
+
+@bp.post("/orders/<int:order_id>/request-cancel")
+@require_company("purchasing")
+def request_cancel(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    services.request_cancel(order, acting_company().id, request.form.get("reason", ""))
+    return _back(order, _("The seller was told; unless the goods ship within the grace period, the order is "
+                          "cancelled and the escrow refunded in full."))
 
 
 @bp.post("/orders/<int:order_id>/close")

@@ -34,9 +34,14 @@ def upgrade():
         batch_op.add_column(sa.Column("hold_until", market.core.timeutil.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("delivery_lot") as batch_op:
         batch_op.add_column(sa.Column("topup_fen", sa.BigInteger(), nullable=False, server_default="0"))
+    with op.batch_alter_table("trade_order") as batch_op:
+        batch_op.add_column(sa.Column("cancel_requested_at", market.core.timeutil.UTCDateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("trade_order") as batch_op:
+        batch_op.drop_column("cancel_requested_at")
     with op.batch_alter_table("delivery_lot") as batch_op:
         batch_op.drop_column("topup_fen")
     with op.batch_alter_table("payee_account") as batch_op:
