@@ -44,7 +44,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("inspected", "goods_accepted"): frozenset({BUYER, SYSTEM}),
     ("inspected", "disputed"): frozenset({BUYER, SELLER}),
     ("goods_accepted", "settled"): frozenset({SYSTEM}),
-    ("disputed", "settled"): frozenset({OPERATOR}),
+    ("disputed", "settled"): frozenset({OPERATOR, SYSTEM}),  # SYSTEM: a settlement both parties agreed
     ("settled", "closed"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
 }
 

@@ -261,7 +261,41 @@ def dispute(order_id: int):  # type: ignore[no-untyped-def]
                               claimed_fen=parse_fen(claimed, "claimed") if claimed else None,
                               files=request.files.getlist("evidence"))
         return _back(order, _("Dispute opened; the escrow is frozen until an operator decides."))
+    current = disputes.open_dispute_of(order)
+    if current is not None:  # the other party answers here; either proposes or accepts a settlement
+        return render_template("orders/dispute_thread.html", order=order, dispute=current,
+                               party=order.party(acting_company().id), me=acting_company().id,
+                               held_fen=escrow_link.held_fen(order))
     return render_template("orders/dispute.html", order=order)
+
+
+@bp.post("/orders/<int:order_id>/dispute/respond")
+@require_company("sales", "purchasing")
+def dispute_respond(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    disputes.respond(current, acting_company().id, text=request.form.get("text", ""),
+                     files=request.files.getlist("evidence"))
+    return _back(order, _("Your answer was added to the dispute."))
+
+
+@bp.post("/orders/<int:order_id>/dispute/propose")
+@require_company("sales", "purchasing")
+def dispute_propose(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    disputes.propose(current, acting_company().id, payee_fen=parse_fen(request.form.get("payee"), "payee"),
+                     text=request.form.get("text", ""))
+    return _back(order, _("Settlement proposed; the other party can accept it."))
+
+
+@bp.post("/orders/<int:order_id>/dispute/proposals/<int:message_id>/accept")
+@require_company("sales", "purchasing")
+def dispute_accept(order_id: int, message_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    disputes.accept_proposal(current, acting_company().id, message_id)
+    return _back(order, _("Settlement accepted; the escrow is split accordingly."))
 
 
 @bp.get("/orders/<int:order_id>/evidence/<name>")

@@ -34,12 +34,33 @@ def upgrade():
         batch_op.add_column(sa.Column("hold_until", market.core.timeutil.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("delivery_lot") as batch_op:
         batch_op.add_column(sa.Column("topup_fen", sa.BigInteger(), nullable=False, server_default="0"))
+    with op.batch_alter_table("dispute") as batch_op:
+        batch_op.add_column(sa.Column("respond_by", market.core.timeutil.UTCDateTime(timezone=True), nullable=True))
+    op.create_table(
+        "dispute_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dispute_id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("payee_fen", sa.BigInteger(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("created_at", market.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["dispute_id"], ["dispute.id"], name=op.f("fk_dispute_message_dispute_id_dispute")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dispute_message")),
+    )
+    with op.batch_alter_table("dispute_message") as batch_op:
+        batch_op.create_index(batch_op.f("ix_dispute_message_dispute_id"), ["dispute_id"], unique=False)
     with op.batch_alter_table("trade_order") as batch_op:
         batch_op.add_column(sa.Column("cancel_requested_at", market.core.timeutil.UTCDateTime(timezone=True),
                                       nullable=True))
 
 
 def downgrade():
+    op.drop_table("dispute_message")
+    with op.batch_alter_table("dispute") as batch_op:
+        batch_op.drop_column("respond_by")
     with op.batch_alter_table("trade_order") as batch_op:
         batch_op.drop_column("cancel_requested_at")
     with op.batch_alter_table("delivery_lot") as batch_op:
