@@ -41,6 +41,8 @@ DIFFERENCE_LABELS = {
     "missing_at_provider": _l("In the ledger, not on the statement yet"),
     "provider_fee": _l("Provider fee"),
 }
+PROVIDER_LABELS = {"sandbox": _l("Sandbox (demo)"), "bank_transfer": _l("Corporate bank transfer"),
+                   "stripe": _l("Card (Stripe, international)")}
 PAYOUT_ERRORS = {"waiting_for_account": _l("Waiting for the payee's bank account")}
 bp = Blueprint("payments", __name__)
 PAGE_SIZE = 25
@@ -235,7 +237,8 @@ def instructions_csv():  # type: ignore[no-untyped-def]
 def run_reconcile():  # type: ignore[no-untyped-def]
     run = reconcile.reconcile(request.form.get("provider", ""))
     commit()
-    flash(_("Reconciled %(provider)s: %(matched)s matched, %(differences)s differences.", provider=run.provider,
+    flash(_("Reconciled %(provider)s: %(matched)s matched, %(differences)s differences.",
+            provider=str(PROVIDER_LABELS.get(run.provider, run.provider)),
             matched=run.matched, differences=len(run.differences)), "ok")
     return redirect(url_for("payments.operator_console"))
 
