@@ -13,6 +13,8 @@ from market.extensions import db
 from payments.models import PAYIN, Escrow, EscrowStatus, PayIn
 from payments.providers import get_provider
 
+PAYABLE = frozenset({EscrowStatus.AWAITING_FUNDS, EscrowStatus.FUNDED, EscrowStatus.PARTIALLY_RELEASED})
+
 
 @dataclass(frozen=True)
 class PayInInstructions:
@@ -35,8 +37,9 @@ class PayInInstructions:
 
 
 def start_payin(escrow: Escrow, provider_name: str) -> PayInInstructions:
-    """Start (or resume) paying what is still due on ``escrow`` through ``provider_name``."""
-    if escrow.status != EscrowStatus.AWAITING_FUNDS or escrow.due_fen <= 0:
+    """Start (or resume) paying what is still due on ``escrow`` through ``provider_name`` (the order, or a
+    top-up the goods turned out to be worth on an escrow already paid)."""
+    if escrow.status not in PAYABLE or escrow.due_fen <= 0:
         raise InvalidTransition("Nothing is due on this escrow.", status=escrow.status)
     provider = get_provider(provider_name)
     due = escrow.due_fen

@@ -25,9 +25,11 @@ Lifecycle (one transition table, :data:`TRANSITIONS`)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -60,6 +62,11 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
                S.PARTIALLY_RELEASED: frozenset({S.FROZEN})},
     "resolve": {S.FROZEN: frozenset({S.RELEASED, S.REFUNDED, S.CANCELLED})},
     "cancel": {S.AWAITING_FUNDS: frozenset({S.CANCELLED, S.REFUNDED}), S.FUNDED: frozenset({S.REFUNDED})},
+    # the goods were worth more than was paid in: the payer owes the difference (a new pay-in) ...
+    "top_up": {S.FUNDED: frozenset({S.FUNDED}), S.PARTIALLY_RELEASED: frozenset({S.PARTIALLY_RELEASED})},
+    # ... unless the payee waives it
+    "waive": {S.FUNDED: frozenset({S.FUNDED, S.RELEASED}),
+              S.PARTIALLY_RELEASED: frozenset({S.PARTIALLY_RELEASED, S.RELEASED})},
 }
 
 # every (from, to) those actions can produce: the kernel's table; the actions above stay the finer rule
@@ -91,9 +98,10 @@ class Release:
 
 
 def _natural_status(amount: int, funded: int, released: int, refunded: int) -> str:
-    """The status an unfrozen escrow with these counters is in."""
+    """The status an unfrozen escrow with these counters is in. An escrow that still waits for a top-up
+    (funded < amount after a release) stays open even when it holds nothing."""
     held = funded - released - refunded
-    if held == 0 and (released or refunded):
+    if held == 0 and (released or refunded) and not (released and funded < amount):
         return S.RELEASED if released else S.REFUNDED
     if released:
         return S.PARTIALLY_RELEASED
@@ -217,6 +225,50 @@ def record_funding(escrow: Escrow, amount_fen: int, *, source: str, source_ref: 
     signals.escrow_payment_received.send(escrow, amount_fen=amount_fen, source=source, source_ref=source_ref)
     if became_funded:
         signals.escrow_funded.send(escrow, amount_fen=escrow.funded_fen)
+    _refund_overpayment(escrow, amount_fen, source_ref)
+    return escrow
+
+
+def _refund_overpayment(escrow: Escrow, amount_fen: int, source_ref: str) -> None:
+    """The part of this payment beyond what the payer owes goes back at once (a frozen escrow keeps it for
+    the decision). ``amount - funded`` before the payment is what was still due."""
+    due_before = escrow.amount_fen - (escrow.funded_fen - amount_fen)
+    excess = min(amount_fen, amount_fen - max(due_before, 0))
+    if excess > 0 and escrow.status in TRANSITIONS["refund"] and excess <= escrow.held_fen:
+        refund(escrow, excess, refund_ref=f"overpaid/{source_ref}"[:100])
+
+
+def request_top_up(escrow: Escrow, amount_fen: int, *, ref: str) -> Escrow:
+    """The payee is owed more than the escrow was opened for (over-delivery within tolerance, a quality
+    premium): the payer now owes ``amount_fen`` more, paid in like any pay-in (same payment code)."""
+    ref = _ref(ref, "ref")
+    check_amount(amount_fen)
+    escrow = _lock(escrow)
+    _allowed(escrow, "top_up")
+    if escrow.amount_fen + amount_fen > MAX_FEN:
+        raise ValidationFailed("Amount too large", field_errors={"amount_fen": "Amount too large"})
+    before = escrow.as_audit()
+    escrow.amount_fen += amount_fen
+    db.session.flush()
+    audit.record("escrow.top_up", "escrow", escrow.reference, before=before, after=escrow.as_audit(), note=ref)
+    return escrow
+
+
+def waive_top_up(escrow: Escrow, amount_fen: int, *, ref: str) -> Escrow:
+    """The payee gives up ``amount_fen`` still due: the escrow owes less and may close."""
+    ref = _ref(ref, "ref")
+    check_amount(amount_fen)
+    escrow = _lock(escrow)
+    allowed = _allowed(escrow, "waive")
+    if amount_fen > escrow.due_fen:
+        raise ValidationFailed("More than is due", field_errors={"amount_fen": "More than is due"})
+    before = escrow.as_audit()
+    target = _natural_status(escrow.amount_fen - amount_fen, escrow.funded_fen, escrow.released_fen,
+                             escrow.refunded_fen)
+    _check_target(escrow, "waive", allowed, target)
+    _set_status(escrow, target, amount_fen=escrow.amount_fen - amount_fen)
+    db.session.flush()
+    audit.record("escrow.waive", "escrow", escrow.reference, before=before, after=escrow.as_audit(), note=ref)
     return escrow
 
 
@@ -342,10 +394,56 @@ def _split(escrow: Escrow, action: str, payee_fen: int, payer_fen: int, ref: str
     return escrow
 
 
-def resolve_dispute(escrow: Escrow, payee_fen: int, payer_fen: int, *, resolution_ref: str) -> Escrow:
+# ---- one path per decision ---------------------------------------------------------------------------
+class Decider(Protocol):
+    """Whoever owns the decision on a frozen escrow (an order's open dispute): carries out the operator's
+    split together with its own records, in the same transaction."""
+
+    def __call__(self, escrow: Escrow, payee_fen: int, payer_fen: int, *, note: str,
+                 operator_user_id: int | None) -> None: ...
+
+
+_OWNERS: list[Callable[[Escrow], Decider | None]] = []
+
+
+def register_owner(find: Callable[[Escrow], Decider | None]) -> None:
+    """A higher layer (orders) says which escrows it decides; payments never imports it."""
+    if find not in _OWNERS:
+        _OWNERS.append(find)
+
+
+def owner_of(escrow: Escrow) -> Decider | None:
+    for find in _OWNERS:
+        decider = find(escrow)
+        if decider is not None:
+            return decider
+    return None
+
+
+def decide(escrow: Escrow, payee_fen: int, payer_fen: int, *, note: str, operator_user_id: int | None) -> Escrow:
+    """The operator's split from the escrow console. An escrow that belongs to an open dispute is decided
+    through that dispute (order, dispute, escrow and ledger together); any other frozen escrow here."""
+    for name, value in (("payee_fen", payee_fen), ("payer_fen", payer_fen)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationFailed("Amounts are whole fen", field_errors={name: "Amounts are whole fen"})
+    if payee_fen + payer_fen != escrow.held_fen:
+        raise ValidationFailed("The split must add up to what the escrow holds",
+                               field_errors={"payee_fen": "The split must add up to what the escrow holds"})
+    decider = owner_of(escrow)
+    if decider is not None:
+        decider(escrow, payee_fen, payer_fen, note=note, operator_user_id=operator_user_id)
+        return escrow
+    return resolve_dispute(escrow, payee_fen, payer_fen, resolution_ref=f"console-{utcnow():%Y%m%d%H%M%S%f}")
+
+
+def resolve_dispute(escrow: Escrow, payee_fen: int, payer_fen: int, *, resolution_ref: str,
+                    by_owner: bool = False) -> Escrow:
     """The operator's decision on a frozen escrow: ``payee_fen`` released, ``payer_fen`` refunded; they must
-    add up to everything held."""
+    add up to everything held. An escrow an owner decides (an open dispute) refuses a direct decision
+    unless ``by_owner``: the owner moves its own records with the money."""
     resolution_ref = _ref(resolution_ref, "resolution_ref")
+    if not by_owner and owner_of(escrow) is not None:
+        raise InvalidTransition("This escrow belongs to an open dispute: decide the dispute.")
     escrow = _lock(escrow)
     _allowed(escrow, "resolve")
     _guard_amount(escrow, payee_fen, allow_zero=True, field="payee_fen")
@@ -381,6 +479,11 @@ AUTO_RELEASE_JOB = "payments.auto_release"
 def _armed(escrow: Escrow) -> list[AutoRelease]:
     return list(db.session.scalars(select(AutoRelease).where(AutoRelease.escrow_id == escrow.id,
                                                              AutoRelease.status == "armed")))
+
+
+def armed(escrow: Escrow) -> list[AutoRelease]:
+    """The escrow's armed auto-releases (each has ``milestone_ref`` and ``due_at``)."""
+    return _armed(escrow)
 
 
 def _finish_auto_release(escrow: Escrow, milestone_ref: str, status: str) -> None:

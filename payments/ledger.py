@@ -36,9 +36,12 @@ class Purpose(StrEnum):
     BUYER_REFUND = "buyer_refund"  # liability: refunded to a buyer, not yet paid back (buyer clearing)
     PLATFORM_REVENUE = "platform_revenue"  # income: platform fees
     SUSPENSE = "suspense"  # money we cannot explain yet (unmatched lines, reconciliation differences)
+    RETURN_PAYABLE = "return_payable"  # liability: an unexplained credit we decided to send back
+    BANK_FEES = "bank_fees"  # expense: fees the bank charged the supervised account
+    WRITE_OFF = "write_off"  # expense (+) or income (−): suspense the operator wrote off, with a reason
 
 
-CREDIT_NORMAL = frozenset(set(Purpose) - {Purpose.PROVIDER_CLEARING})
+CREDIT_NORMAL = frozenset(set(Purpose) - {Purpose.PROVIDER_CLEARING, Purpose.BANK_FEES, Purpose.WRITE_OFF})
 
 
 class DuplicateEntry(Conflict):

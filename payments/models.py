@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.core.timeutil import UTCDateTime, utcnow
@@ -75,13 +75,15 @@ class Escrow(db.Model):
         return max(0, self.funded_fen - self.amount_fen)
 
     def as_audit(self) -> dict[str, Any]:
-        return {"status": self.status, "funded_fen": self.funded_fen, "released_fen": self.released_fen,
+        return {"status": self.status, "amount_fen": self.amount_fen, "funded_fen": self.funded_fen,
+                 "released_fen": self.released_fen,
                 "refunded_fen": self.refunded_fen, "fee_fen": self.fee_fen}
 
 
 class PayoutKind(StrEnum):
     PAYOUT = "payout"  # to the payee (seller) after a release
     REFUND = "refund"  # back to the payer (buyer)
+    RETURN = "return"  # an unexplained credit line sent back to whoever sent it (no escrow)
 
 
 class PayoutStatus(StrEnum):
@@ -97,9 +99,9 @@ class Payout(db.Model):
     __tablename__ = "payout"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    escrow_id: Mapped[int] = mapped_column(ForeignKey("escrow.id"), nullable=False, index=True)
+    escrow_id: Mapped[int | None] = mapped_column(ForeignKey("escrow.id"), index=True)  # None: a return
     kind: Mapped[str] = mapped_column(String(10), nullable=False)
-    party_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    party_id: Mapped[int | None] = mapped_column(Integer, index=True)  # None: a return to an unknown sender
     amount_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     provider: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -110,6 +112,11 @@ class Payout(db.Model):
     status: Mapped[str] = mapped_column(String(10), nullable=False, default=PayoutStatus.PENDING, index=True)
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # where the money goes, copied when the payout is sent (the instruction file prints these)
+    dest_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    dest_account: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    dest_bank: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    statement_line_id: Mapped[int | None] = mapped_column(Integer)  # a return: the line sent back
     created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -150,6 +157,9 @@ class PayeeAccount(db.Model):
     account_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     bank_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    # a changed account receives nothing before this time (issue #10: a hijacked login cannot redirect
+    # payouts unnoticed; every owner and finance member was told)
+    hold_until = mapped_column(UTCDateTime())
     created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (db.UniqueConstraint("company_id", "provider"),)
@@ -185,6 +195,45 @@ class WebhookEvent(db.Model):
     received_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (db.UniqueConstraint("provider", "event_id"),)
+
+
+class LineStatus(StrEnum):
+    MATCHED = "matched"  # booked to a pay-in or a payout
+    UNMATCHED = "unmatched"  # booked to suspense, waiting for the operator
+    DUPLICATE = "duplicate"  # money moved a second time for something an earlier line settled; in suspense
+    ASSIGNED = "assigned"  # the operator applied it to an escrow
+    FEE = "fee"  # the operator booked it as a bank fee
+    RETURNED = "returned"  # the operator sent it back to the sender
+    WRITTEN_OFF = "written_off"  # the operator wrote it off, with a reason
+
+
+class StatementLine(db.Model):
+    """One imported bank statement line and what it was booked to. Every line is booked somewhere:
+    a pay-in or payout (matched), suspense (unmatched, duplicate), or what the operator decided."""
+
+    __tablename__ = "statement_line"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    value_date = mapped_column(Date, nullable=False)
+    direction: Mapped[str] = mapped_column(String(2), nullable=False)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)  # positive; direction says which way
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    counterparty_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    counterparty_account: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    memo: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(String(40), nullable=False, default="")  # why it is in suspense (a code)
+    escrow_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payout_id: Mapped[int | None] = mapped_column(Integer)
+    duplicate_of_id: Mapped[int | None] = mapped_column(Integer)  # the earlier line that settled the same thing
+    outcome: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    imported_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    @property
+    def signed_fen(self) -> int:
+        return self.amount_fen if self.direction == "CR" else -self.amount_fen
 
 
 # a pay-in succeeds when its money arrives; a bank transfer's one code per escrow reopens for the rest

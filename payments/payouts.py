@@ -11,6 +11,11 @@ again under the same key, which the rail recognises. As a second net, the period
 ``payments.reconcile_payouts`` asks the rail (``payout_status``) about every payout pending or sent for
 longer than ``PAYOUT_RECONCILE_SECONDS`` with no job working on it, and records the rail's answer: paid,
 failed, accepted — or unknown, and only then is it sent again.
+
+Nothing goes to a rail without a destination: a bank payout needs the payee's registered account (past its
+24-hour hold after a change), a refund the account the money came from (or the buyer's registered one), a
+return the sender's account. Until then the payout waits (``last_error = waiting_for_account``), the party
+is told once, and saving the account sends it. The destination is copied onto the payout when it is sent.
 """
 
 from __future__ import annotations
@@ -20,22 +25,26 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.core import audit, jobs
 from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.core.notify import notify_company
 from market.core.timeutil import utcnow
 from market.core.transitions import ANYONE, Lifecycle
 from market.extensions import db
 from payments import ledger
 from payments.ledger import DuplicateEntry, Purpose
-from payments.models import Escrow, PayeeAccount, Payout, PayoutKind, PayoutStatus
+from payments.models import Escrow, PayeeAccount, Payout, PayoutKind, PayoutStatus, StatementLine
 from payments.providers.base import ProviderError
 
 EXECUTE_JOB = "payments.execute_payout"
 RECONCILE_JOB = "payments.reconcile_payout"
 SWEEP_JOB = "payments.reconcile_payouts"
 MAX_TRIES = 8
+WAITING = "waiting_for_account"
+ACCOUNT_HOLD = timedelta(hours=24)
 P = PayoutStatus
 # pending → sent (the rail took it) → paid (the rail or the statement confirmed it); a failure can be retried
 PAYOUT = Lifecycle("payout", Payout, {
@@ -66,12 +75,76 @@ def queue_payout(escrow: Escrow, kind: str, party_id: int, amount_fen: int, busi
 
 def base_key(kind: str, business_ref: str) -> str:
     """A payout's first idempotency key: the business action (the keys rails saw before keys were stored)."""
-    return f"jinshang:{'transfer' if kind == PayoutKind.PAYOUT else 'refund'}:{business_ref}"[:240]
+    word = {PayoutKind.PAYOUT: "transfer", PayoutKind.RETURN: "return"}.get(kind, "refund")
+    return f"jinshang:{word}:{business_ref}"[:240]
+
+
+def queue_return(line_id: int, amount_fen: int, currency: str, *, name: str, account: str,
+                 business_ref: str) -> Payout:
+    """Send an unexplained credit back to ``account`` (the operator booked suspense → return payable)."""
+    payout = Payout(escrow_id=None, kind=PayoutKind.RETURN, party_id=None, amount_fen=amount_fen, currency=currency,
+                    provider="bank_transfer", business_ref=business_ref, status=PayoutStatus.PENDING,
+                    idempotency_key=base_key(PayoutKind.RETURN, business_ref),
+                    dest_name=name[:200], dest_account=account[:64], statement_line_id=line_id)
+    db.session.add(payout)
+    db.session.flush()
+    jobs.enqueue(EXECUTE_JOB, payout_id=payout.id)
+    return payout
 
 
 def payable_account(payout: Payout) -> ledger.LedgerAccount:
+    if payout.kind == PayoutKind.RETURN:
+        return ledger.account(Purpose.RETURN_PAYABLE, payout.currency)
     purpose = Purpose.SELLER_PAYABLE if payout.kind == PayoutKind.PAYOUT else Purpose.BUYER_REFUND
     return ledger.account(purpose, payout.currency, party_id=payout.party_id)
+
+
+def _registered(company_id: int | None, provider: str) -> PayeeAccount | None:
+    if company_id is None:
+        return None
+    return db.session.scalar(select(PayeeAccount).where(PayeeAccount.company_id == company_id,
+                                                        PayeeAccount.provider == provider,
+                                                        PayeeAccount.status == "active"))
+
+
+def destination(payout: Payout) -> tuple[str, str, str] | None:
+    """(account name, account number or id, bank) the money goes to, or None if there is none yet."""
+    if payout.kind == PayoutKind.RETURN:
+        return (payout.dest_name, payout.dest_account, payout.dest_bank) if payout.dest_account else None
+    if payout.provider == "sandbox":  # the simulated rail pays a simulated account
+        return ("sandbox", f"sandbox:{payout.party_id}", "sandbox")
+    if payout.provider != "bank_transfer":  # a card rail: refunds go back to the payment, payouts to the
+        if payout.kind == PayoutKind.REFUND:  # connected account, whose readiness the rail itself checks
+            return ("", f"{payout.provider}:original-payment", payout.provider)
+        connected = db.session.scalar(select(PayeeAccount).where(PayeeAccount.company_id == payout.party_id,
+                                                                 PayeeAccount.provider == payout.provider))
+        return (connected.account_name, connected.external_id, payout.provider) if connected else None
+    if payout.kind == PayoutKind.REFUND:
+        paid_from = db.session.scalar(select(StatementLine).where(
+            StatementLine.escrow_id == payout.escrow_id, StatementLine.direction == "CR",
+            StatementLine.counterparty_account != "").order_by(StatementLine.id))
+        if paid_from is not None:
+            return (paid_from.counterparty_name, paid_from.counterparty_account, "")
+    account = _registered(payout.party_id, payout.provider)
+    if account is None or (account.hold_until is not None and account.hold_until > utcnow()):
+        return None
+    return (account.account_name, account.external_id, account.bank_name)
+
+
+def _wait_for_account(payout: Payout) -> None:
+    """No destination: keep the payout pending and tell the party once (saving an account sends it)."""
+    if payout.last_error == WAITING:
+        return
+    payout.last_error = WAITING
+    db.session.flush()
+    held = _registered(payout.party_id, payout.provider)
+    if held is not None and held.hold_until is not None and held.hold_until > utcnow():  # try again when it ends
+        jobs.enqueue(EXECUTE_JOB, delay=held.hold_until - utcnow(), payout_id=payout.id)
+    if payout.party_id is not None:
+        notify_company(payout.party_id, "payout.waiting_for_account",
+                       _l("A payment to you is waiting for your bank account"),
+                       _l("Add or confirm your bank account under Balance and payouts; the payment is sent once "
+                          "it is in place (24 hours after a change)."), roles=("finance",))
 
 
 @jobs.handler(EXECUTE_JOB)
@@ -82,11 +155,15 @@ def execute_payout(payout_id: int, attempt: int = 1) -> None:
     payout = db.session.get(Payout, payout_id)
     if payout is None or payout.status != PayoutStatus.PENDING:
         return
-    escrow = db.session.get(Escrow, payout.escrow_id)
+    escrow = db.session.get(Escrow, payout.escrow_id) if payout.escrow_id else None
+    dest = destination(payout)
+    if dest is None:
+        _wait_for_account(payout)
+        return
     try:
         provider = get_provider(payout.provider)
         send = provider.send_payout if payout.kind == PayoutKind.PAYOUT else provider.send_refund
-        result = send(payout, escrow)
+        result = send(payout, escrow)  # type: ignore[arg-type]
     except (ProviderError, NotFound) as exc:
         payout.last_error = _describe(exc)
         if attempt >= MAX_TRIES:
@@ -95,7 +172,8 @@ def execute_payout(payout_id: int, attempt: int = 1) -> None:
             jobs.enqueue(EXECUTE_JOB, delay=timedelta(seconds=min(60 * 2**attempt, 6 * 3600)),
                          payout_id=payout.id, attempt=attempt + 1)
         return
-    PAYOUT.move(payout, PayoutStatus.SENT, action="payout.sent", provider_ref=result.provider_ref, last_error=None)
+    PAYOUT.move(payout, PayoutStatus.SENT, action="payout.sent", provider_ref=result.provider_ref, last_error=None,
+                dest_name=dest[0][:200], dest_account=dest[1][:64], dest_bank=dest[2][:200])
     if result.confirmed:
         confirm_payout(payout, source=payout.provider, source_ref=result.provider_ref)
 
@@ -135,8 +213,12 @@ def confirm_payout(payout: Payout, *, source: str, source_ref: str, amount_fen: 
     with contextlib.suppress(DuplicateEntry):  # booked by an earlier delivery under another event id
         ledger.post(source, source_ref, f"{payout.kind}_paid", payout.currency, lines, escrow_id=payout.escrow_id,
                     memo=f"{payout.kind} {payout.code}")
+    dest = (payout.dest_name, payout.dest_account, payout.dest_bank) if payout.dest_account else destination(payout)
+    # confirmed by the rail before we sent it: the rail's confirmation is the record of where it went
+    name, account, bank = dest or ("", f"{source}:{source_ref}"[:64], payout.provider)
     PAYOUT.move(payout, PayoutStatus.PAID, action="payout.paid", note=source_ref,
-                provider_ref=payout.provider_ref or source_ref)
+                provider_ref=payout.provider_ref or source_ref, dest_name=name[:200], dest_account=account[:64],
+                dest_bank=bank[:200])
     return "paid"
 
 
@@ -198,7 +280,7 @@ def reconcile_payout(payout_id: int, retry_after_failure: bool = False) -> str:
     payout = db.session.get(Payout, payout_id)
     if payout is None or payout.status not in (PayoutStatus.PENDING, PayoutStatus.SENT):
         return "nothing to do"
-    escrow = db.session.get(Escrow, payout.escrow_id)
+    escrow = db.session.get(Escrow, payout.escrow_id) if payout.escrow_id else None
     try:
         state = get_provider(payout.provider).payout_status(payout, escrow)
     except (ProviderError, NotFound) as exc:
@@ -248,8 +330,13 @@ def reconcile_stale_payouts() -> int:
 jobs.every(timedelta(minutes=5), SWEEP_JOB)
 
 
-def set_bank_account(company_id: int, *, account_name: str, account_no: str, bank_name: str) -> PayeeAccount:
-    """Where bank payouts to ``company_id`` go (printed on the payment instruction file)."""
+def set_bank_account(company_id: int, *, account_name: str, account_no: str, bank_name: str,
+                     user_id: int | None = None) -> PayeeAccount:
+    """Where bank payouts to ``company_id`` go (printed on the payment instruction file).
+
+    A first account is usable at once. Changing it holds payouts for 24 hours and tells every owner and
+    finance member (the page asks for the password again first). Payouts waiting for an account are
+    sent when it becomes usable."""
     account_name, bank_name = account_name.strip(), bank_name.strip()
     digits = account_no.replace(" ", "").replace("-", "")
     errors = {}
@@ -264,13 +351,24 @@ def set_bank_account(company_id: int, *, account_name: str, account_no: str, ban
     account = db.session.scalar(select(PayeeAccount).where(PayeeAccount.company_id == company_id,
                                                            PayeeAccount.provider == "bank_transfer"))
     before = {"account_no": _mask(account.external_id)} if account else None
+    changed = account is not None and (account.external_id, account.account_name) != (digits, account_name)
     if account is None:
         account = PayeeAccount(company_id=company_id, provider="bank_transfer", external_id=digits)
         db.session.add(account)
     account.external_id, account.account_name, account.bank_name = digits, account_name, bank_name
+    if changed:
+        account.hold_until = utcnow() + ACCOUNT_HOLD
     db.session.flush()
-    audit.record("payee_account.bank", "company", company_id, actor_company_id=company_id, before=before,
-                 after={"account_no": _mask(digits)})
+    audit.record("payee_account.bank", "company", company_id, actor_company_id=company_id, actor_user_id=user_id,
+                 before=before, after={"account_no": _mask(digits), "held": changed})
+    if changed:
+        notify_company(company_id, "payee_account.changed", _l("Your payout bank account was changed"),
+                       _l("Payouts go to the account ending %(last4)s from 24 hours from now. If you did not make "
+                          "this change, contact the platform at once.", last4=digits[-4:]), roles=("finance",))
+    waiting = db.session.scalars(select(Payout.id).where(
+        Payout.party_id == company_id, Payout.provider == "bank_transfer", Payout.status == PayoutStatus.PENDING))
+    for payout_id in waiting:
+        jobs.enqueue(EXECUTE_JOB, delay=ACCOUNT_HOLD if changed else None, payout_id=payout_id)
     return account
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from market.core.actor import current_company_id, require_company, require_platform_role
-from market.core.errors import DomainError, NotFound, ValidationFailed
+from market.core.actor import current_company_id, password_ok, require_company, require_platform_role
+from market.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from market.core.http import commit, problem
 from market.core.links import public_url
 from market.core.money import yuan_to_fen
@@ -24,6 +26,26 @@ from payments.providers import enabled, get_provider
 from payments.webhooks import receive
 
 log = logging.getLogger(__name__)
+REASON_LABELS = {
+    "no_code": _l("No payment code, and the sender is not a registered account of the buyer"),
+    "unknown_code": _l("Unknown payment code"),
+    "closed_escrow": _l("Payment for an order whose escrow is closed"),
+    "currency": _l("Currency differs"),
+    "debit_no_code": _l("Outgoing without a payout code (bank fee?)"),
+    "unknown_payout": _l("Unknown payout code"),
+    "amount_differs": _l("Amount differs from the payout"),
+    "payout_already_paid": _l("Payout already paid by an earlier line"),
+    "refused": _l("The order could not take this amount"),
+}
+DIFFERENCE_LABELS = {
+    "missing_in_ledger": _l("On the statement, not in the ledger"),
+    "amount_differs": _l("Amounts differ"),
+    "missing_at_provider": _l("In the ledger, not on the statement yet"),
+    "provider_fee": _l("Provider fee"),
+}
+PROVIDER_LABELS = {"sandbox": _l("Sandbox (demo)"), "bank_transfer": _l("Corporate bank transfer"),
+                   "stripe": _l("Card (Stripe, international)")}
+PAYOUT_ERRORS = {"waiting_for_account": _l("Waiting for the payee's bank account")}
 bp = Blueprint("payments", __name__)
 # Play-money routes: registered in demo and test mode only, so production has no such URL at all.
 sandbox_bp = Blueprint("payments_sandbox", __name__)
@@ -104,10 +126,14 @@ def balance():  # type: ignore[no-untyped-def]
 @bp.post("/payments/balance/bank-account")
 @require_company("finance")
 def save_bank_account():  # type: ignore[no-untyped-def]
-    payouts.set_bank_account(current_company_id() or 0, account_name=request.form.get("account_name", ""),
-                             account_no=request.form.get("account_no", ""), bank_name=request.form.get("bank_name", ""))
+    if not password_ok(request.form.get("password", "")):
+        raise PermissionDenied("Enter your password again to change where payouts go.")
+    account = payouts.set_bank_account(current_company_id() or 0, account_name=request.form.get("account_name", ""),
+                                       account_no=request.form.get("account_no", ""),
+                                       bank_name=request.form.get("bank_name", ""), user_id=current_user.id)
     commit()
-    flash(_("Bank account saved."), "ok")
+    flash(_("Bank account changed: payouts go there from 24 hours from now; every owner and finance member was "
+            "told.") if account.hold_until else _("Bank account saved."), "ok")
     return redirect(url_for("payments.balance"))
 
 
@@ -131,14 +157,20 @@ def operator_console():  # type: ignore[no-untyped-def]
         query = query.where(Escrow.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(db.session.scalars(query.order_by(Escrow.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    suspense = [(a, ledger.held_balance(a)) for a in db.session.scalars(
-        select(ledger.LedgerAccount).where(ledger.LedgerAccount.purpose == ledger.Purpose.SUSPENSE))]
+    suspense = statements.suspense_totals()
     stuck = list(db.session.scalars(select(Payout).where(Payout.status.in_([PayoutStatus.FAILED]))
                                     .order_by(Payout.id).limit(50)))
     pending_pending = db.session.scalar(select(func.count(Payout.id)).where(Payout.status != PayoutStatus.PAID))
-    return render_template("payments/operator.html", escrows=rows, status=status, statuses=list(EscrowStatus),
+    lines = statements.open_lines()
+    earlier = {line.duplicate_of_id for line in lines if line.duplicate_of_id}
+    names = dict(db.session.execute(select(statements.StatementLine.id, statements.StatementLine.transaction_id)
+                                    .where(statements.StatementLine.id.in_(earlier))).all()) if earlier else {}
+    return render_template("payments/operator.html", reason_labels=REASON_LABELS, line_names=names,
+                           view_functions=current_app.view_functions,
+                           difference_labels=DIFFERENCE_LABELS, payout_errors=PAYOUT_ERRORS, escrows=rows,
+                           status=status, statuses=list(EscrowStatus),
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), suspense=suspense,
-                           unmatched=statements.unmatched_lines(), runs=reconcile.latest_runs(), failed=stuck,
+                           unmatched=lines, runs=reconcile.latest_runs(), failed=stuck,
                            open_payouts=pending_pending, providers=enabled())
 
 
@@ -153,18 +185,47 @@ def upload_statement():  # type: ignore[no-untyped-def]
     except UnicodeDecodeError:
         raise ValidationFailed("The statement must be UTF-8 CSV", field_errors={"statement": "UTF-8 CSV"}) from None
     counts = statements.import_statement(text)
+    run = reconcile.reconcile(statements.PROVIDER)  # every import is reconciled at once
     commit()
-    flash(_("Statement imported: %(matched)s matched, %(unmatched)s unmatched, %(duplicate)s already imported.",
-            **counts), "ok")
+    flash(_("Statement imported: %(matched)s matched, %(unmatched)s to suspense, %(duplicate)s duplicates, "
+            "%(already_imported)s already imported. Reconciliation: %(differences)s differences.",
+            differences=len(run.differences), **counts), "ok")
     return redirect(url_for("payments.operator_console"))
 
 
 @bp.post("/payments/operator/lines/<bigint:line_id>/assign")
 @require_platform_role("operator")
 def assign_line(line_id: int):  # type: ignore[no-untyped-def]
-    statements.assign_line(line_id, request.form.get("reference", ""))
+    statements.assign_line(line_id, request.form.get("reference", ""), user_id=current_user.id)
     commit()
     flash(_("Payment assigned."), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.post("/payments/operator/lines/<int:line_id>/fee")
+@require_platform_role("operator")
+def line_fee(line_id: int):  # type: ignore[no-untyped-def]
+    statements.book_fee(line_id, user_id=current_user.id)
+    commit()
+    flash(_("Booked as a bank fee."), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.post("/payments/operator/lines/<int:line_id>/return")
+@require_platform_role("operator")
+def line_return(line_id: int):  # type: ignore[no-untyped-def]
+    statements.return_line(line_id, user_id=current_user.id)
+    commit()
+    flash(_("The money will be sent back to the sender (see the payment instruction file)."), "ok")
+    return redirect(url_for("payments.operator_console"))
+
+
+@bp.post("/payments/operator/lines/<int:line_id>/write-off")
+@require_platform_role("operator")
+def line_write_off(line_id: int):  # type: ignore[no-untyped-def]
+    statements.write_off(line_id, request.form.get("reason", ""), user_id=current_user.id)
+    commit()
+    flash(_("Written off."), "ok")
     return redirect(url_for("payments.operator_console"))
 
 
@@ -181,7 +242,8 @@ def instructions_csv():  # type: ignore[no-untyped-def]
 def run_reconcile():  # type: ignore[no-untyped-def]
     run = reconcile.reconcile(request.form.get("provider", ""))
     commit()
-    flash(_("Reconciled %(provider)s: %(matched)s matched, %(differences)s differences.", provider=run.provider,
+    flash(_("Reconciled %(provider)s: %(matched)s matched, %(differences)s differences.",
+            provider=str(PROVIDER_LABELS.get(run.provider, run.provider)),
             matched=run.matched, differences=len(run.differences)), "ok")
     return redirect(url_for("payments.operator_console"))
 
@@ -192,7 +254,7 @@ def resolve(reference: str):  # type: ignore[no-untyped-def]
     escrow = escrows.get_escrow(reference)
     payee = yuan_to_fen(request.form.get("payee", "0") or "0", field="payee")
     payer = yuan_to_fen(request.form.get("payer", "0") or "0", field="payer")
-    escrows.resolve_dispute(escrow, payee, payer, resolution_ref=request.form.get("resolution_ref", "") or "operator")
+    escrows.decide(escrow, payee, payer, note=request.form.get("decision", ""), operator_user_id=current_user.id)
     commit()
     flash(_("Dispute resolved."), "ok")
     return redirect(url_for("payments.operator_console", status="frozen"))

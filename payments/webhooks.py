@@ -2,8 +2,9 @@
 
 Every rail's confirmations come through :func:`receive` — the HTTP endpoint, the sandbox's simulated
 deliveries and bank notifications alike — and every normalised event through :func:`apply_event`
-(bank statement imports too). Duplicates find the stored event and change nothing; out-of-order
-delivery converges because each effect is additive or final (``paid`` beats ``failed``).
+Bank notification lines are booked by :mod:`payments.statements` (the same path as a statement import,
+so a line announced first and imported later is one line). Duplicates find the stored event and change
+nothing; out-of-order delivery converges because each effect is additive or final (``paid`` beats ``failed``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from market.core import jobs
 from market.core.validation import FEN_MAX, BigId, JsonModel, Text, field_errors, has_control_chars
 from market.extensions import db
-from payments import escrow as escrows
-from payments import ledger
-from payments.ledger import DuplicateEntry, Purpose, check_amount, check_currency
-from payments.models import CLOSED_STATUSES, PAYIN, PayIn, WebhookEvent
+from payments import statements
+from payments.booking import book_payin, park_in_suspense
+from payments.ledger import check_amount
+from payments.models import WebhookEvent
 from payments.payouts import confirm_payout, fail_payout, find_payout
 from payments.providers import get_provider
+from payments.providers.bank_transfer import row_from_event
 from payments.providers.base import EventKind, ProviderEvent, WebhookRejected
+from payments.providers.sandbox import DELIVER_JOB, SandboxProvider
 
 log = logging.getLogger(__name__)
 
@@ -98,27 +102,14 @@ def apply_event(provider_name: str, event: ProviderEvent, payload: dict[str, Any
     return row.outcome
 
 
-def park_in_suspense(provider_name: str, event: ProviderEvent, why: str) -> str:
-    """Money moved on the rail that no escrow or payout explains: clearing ↔ suspense, for the operator."""
-    amount = event.amount_fen
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-        raise WebhookRejected("Event without an amount.")
-    check_amount(abs(amount))
-    check_currency(event.currency)
-    clearing = ledger.account(Purpose.PROVIDER_CLEARING, event.currency, provider=provider_name)
-    suspense = ledger.account(Purpose.SUSPENSE, event.currency)
-    try:
-        ledger.post(provider_name, event.object_ref or event.event_id, "suspense", event.currency,
-                    [(clearing, amount), (suspense, -amount)], memo=why[:300])
-    except DuplicateEntry:
-        return "duplicate"
-    return f"suspense: {why}"
-
-
 def _dispatch(provider_name: str, event: ProviderEvent) -> str:
     kind = event.kind
     if kind == EventKind.PAYIN_SUCCEEDED:
-        return _payin(provider_name, event)
+        return book_payin(provider_name, event.object_ref, event.reference, event.amount_fen, event.currency,
+                          event.charge_ref)
+    if kind == EventKind.STATEMENT_LINE:
+        line = statements.book_row(row_from_event(event))
+        return "already imported" if line is None else f"{line.status}:{line.reason}".rstrip(":")
     if kind in (EventKind.PAYOUT_PAID, EventKind.REFUND_SUCCEEDED):
         payout = find_payout(payout_id=event.payout_id, provider_ref=event.object_ref, code=event.payout_code)
         check_amount(event.amount_fen)
@@ -128,24 +119,17 @@ def _dispatch(provider_name: str, event: ProviderEvent) -> str:
         payout = find_payout(payout_id=event.payout_id, provider_ref=event.object_ref, code=event.payout_code)
         return fail_payout(payout, str(event.detail.get("reason") or event.raw_type))
     if kind == EventKind.UNMATCHED:
-        return park_in_suspense(provider_name, event, str(event.detail.get("why") or "unmatched"))
+        return park_in_suspense(provider_name, event.object_ref or event.event_id, event.amount_fen, event.currency,
+                                str(event.detail.get("why") or "unmatched"))
     return "ignored"
 
 
-def _payin(provider_name: str, event: ProviderEvent) -> str:
-    escrow = escrows.get_escrow(event.reference)  # unknown object: NotFound, nothing written
-    check_amount(event.amount_fen)
-    if escrow.status in CLOSED_STATUSES:
-        return park_in_suspense(provider_name, event, f"payment for closed escrow {escrow.reference}")
-    payin = db.session.scalar(select(PayIn).where(PayIn.provider == provider_name,
-                                                  PayIn.provider_ref == event.object_ref))
-    try:
-        escrows.record_funding(escrow, event.amount_fen, source=provider_name, source_ref=event.object_ref,
-                               currency=event.currency)
-    except DuplicateEntry:
-        return "already recorded"
-    if payin is not None:
-        if payin.status != "succeeded":
-            PAYIN.move(payin, "succeeded", audit_row=False)
-        payin.charge_ref = event.charge_ref or payin.charge_ref
-    return f"funded {escrow.reference}"
+@jobs.handler(DELIVER_JOB)
+def deliver_sandbox_event(event: dict[str, Any]) -> None:
+    """The sandbox rail's simulated callback, delivered through the same entry point as a real webhook
+    (registered here, so the rail only enqueues it and never imports upwards)."""
+    from flask import current_app
+
+    provider = SandboxProvider.from_config(current_app.config)
+    body, headers = provider.signed(event)
+    receive("sandbox", body, headers)

@@ -40,6 +40,12 @@ def test_demo_shows_the_core_and_its_ledger_checks_out(app):
         hits = get_index().search(query, per_page=5).hits
         assert hits, query
         assert all(db.session.get(Listing, hit.id).category.slug == "thermal-coal" for hit in hits), query
+
+    # issue #17: a dispute with the seller's answer, and an over-delivered lot whose difference is owed
+    from market.orders.models import DeliveryLot, DisputeMessage
+
+    assert db.session.scalar(select(func.count(DisputeMessage.id)).where(DisputeMessage.kind == "response")) >= 1
+    assert db.session.scalar(select(func.count(DeliveryLot.id)).where(DeliveryLot.topup_fen > 0)) >= 1
     # what is left is scheduled for later (expiry, auto-release), never failed
     assert db.session.scalars(select(Job.kind).where(Job.last_error.is_not(None))).all() == []
 

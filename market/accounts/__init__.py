@@ -38,6 +38,12 @@ def init_app(app: Flask) -> None:
     from market.core.actor import set_resolver
 
     set_resolver(resolve_acting_company)
+    from flask_login import current_user
+
+    from market.accounts.passwords import verify_password
+    from market.core.actor import set_password_checker
+
+    set_password_checker(lambda password: verify_password(current_user.password_hash, password))
 
     # Globals rather than a context processor, so that imported macros see them too.
     app.jinja_env.globals.update(

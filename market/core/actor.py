@@ -39,6 +39,20 @@ def set_resolver(resolver: Callable[[], ActingCompany | None]) -> None:
     _resolver = resolver
 
 
+_password_checker: Callable[[str], bool] = lambda _password: False  # noqa: E731  (set by market.accounts)
+
+
+def set_password_checker(checker: Callable[[str], bool]) -> None:
+    """Called once by ``market.accounts``: whether a password is the signed-in user's."""
+    global _password_checker
+    _password_checker = checker
+
+
+def password_ok(password: str) -> bool:
+    """Re-authentication for sensitive changes (a payout account): the signed-in user's password again."""
+    return bool(password) and current_user.is_authenticated and _password_checker(password)
+
+
 def acting() -> ActingCompany | None:
     """The acting company of this request (cached on ``g``), or None."""
     if not has_request_context() or not current_user.is_authenticated:

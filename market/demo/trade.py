@@ -100,9 +100,27 @@ def load(ctx: dict[str, Any], echo: Callable[[str], Any]) -> None:
                            measured={"qnet_ar": str(base - 260), "st_d": "0.9"},
                            measured_quantity=order.lots[0].quantity, certificate_no="XY-QC-0415",
                            method="GB/T 213-2008")
-    disputes.open_dispute(order, order.buyer_id, lot_id=order.lots[0].id,
-                          reason="到货煤发热量明显低于合同约定，且混有矸石，要求按实际质量结算并扣除杂质部分货款。")
+    dispute = disputes.open_dispute(order, order.buyer_id, lot_id=order.lots[0].id,
+                                    reason="到货煤发热量明显低于合同约定，且混有矸石，要求按实际质量结算并扣除杂质部分货款。")
+    disputes.respond(dispute, order.seller_id,
+                     text="装车前经矿方化验发热量符合合同约定，矸石系铁路运输途中混入，建议按第三方复检结果结算。")
     orders["disputed"] = order
+
+    # over-delivery within the ±5 % tolerance: the lot is worth more than was paid in; the buyer owes the
+    # difference (a top-up on the same escrow) and the order waits for it
+    listing = _listing(ctx, "datong_coal", "thermal-coal", 4) or _listing(ctx, "datong_coal", "thermal-coal", 1)
+    order = _order(ctx, "luliang_coking", listing, po="XY-7790")
+    _sign_and_fund(order)
+    over = (order.lines[0].quantity * Decimal("1.04")).quantize(Decimal("0.001"), rounding=ROUND_DOWN)
+    services.ship_lot(order, order.seller_id, line_id=order.lines[0].id, quantity=over,
+                      transport_ref="大秦线 C80 敞车 4601-4640", final=True)
+    lot = order.lots[-1]
+    services.confirm_delivery(order, order.buyer_id, lot.id, None)
+    inspection.file_report(order, order.buyer, lot.id, user_id=None,
+                           measured={"qnet_ar": str(order.lines[0].specs.get("qnet_ar", 5500)), "st_d": "0.8"},
+                           measured_quantity=over, certificate_no="XY-QC-0431")
+    inspection.accept_lot(order, order.buyer_id, lot.id)
+    orders["top_up"] = order
 
     # the worked example: third-party inspection at a lower calorific value, released pro rata
     order = _order(ctx, "changzhi_power", _listing(ctx, "datong_coal", "thermal-coal", 3), po="SD-2026-0298",

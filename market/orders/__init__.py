@@ -33,6 +33,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api)
     escrow_events.connect_signals()
+    from market.orders.money_check import find_order_violations
+    from payments.check import register_check
+
+    register_check(find_order_violations)
 
     @app.cli.command("orders-expire")
     def expire_command() -> None:

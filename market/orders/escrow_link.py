@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
+from market.core.money import format_fen
 from market.core.timeutil import utcnow
 from market.core.transitions import lock
+from market.orders.lifecycle import BUYER, announce
 from payments import escrow as escrow_service
 from payments.models import CLOSED_STATUSES, Escrow, EscrowStatus
 
@@ -82,7 +84,9 @@ def arm_lot(order: TradeOrder, lot: DeliveryLot) -> None:
     amount = min(lot.settled_fen or 0, escrow.held_fen) if escrow else 0
     if escrow is None or escrow.status not in escrow_service.TRANSITIONS["release"]:
         return
-    if amount <= 0:  # a lot rejected on quality releases nothing: accept the rejection by itself instead
+    # a lot rejected on quality releases nothing, and a lot worth more than is held needs a top-up: the
+    # system accepts either by itself (through the same path as the buyer) instead of auto-releasing
+    if amount <= 0 or (lot.settled_fen or 0) > amount:
         days = int(current_app.config["ESCROW_AUTO_RELEASE_DAYS"])
         enqueue("orders.auto_accept_lot", delay=timedelta(days=days), lot_id=lot.id, inspected_at=str(lot.inspected_at))
         return
@@ -90,15 +94,52 @@ def arm_lot(order: TradeOrder, lot: DeliveryLot) -> None:
 
 
 def release_lot(order: TradeOrder, lot: DeliveryLot) -> int:
-    """Release the lot's inspection-adjusted amount (capped at what escrow still holds); returns it."""
+    """Release the lot's inspection-adjusted amount; returns what was released now.
+
+    A lot worth more than the escrow still holds (over-delivery within tolerance, a quality premium)
+    releases what is held and asks the buyer for the difference (a top-up on the same escrow, same
+    payment code): ``lot.topup_fen`` until it is paid (:func:`release_top_ups`) or the seller waives it."""
     escrow = escrow_of(order)
     if escrow is None:
         return 0
-    amount = min(lot.settled_fen or 0, escrow.held_fen)
+    worth = lot.settled_fen or 0
+    shortfall = max(0, worth - escrow.held_fen)
+    if shortfall:
+        escrow_service.request_top_up(escrow, shortfall, ref=f"{lot.reference}/top-up")
+        lot.topup_fen = shortfall
+        announce(order, "top_up_requested", note=f"{lot.reference}: {format_fen(shortfall, order.currency)}",
+                 url=pay_url(order), to=(BUYER,))
+    amount = worth - shortfall
     if amount > 0:
         escrow_service.release(escrow, amount, milestone_ref=lot.reference)
     else:
         escrow_service.cancel_auto_release(escrow, lot.reference)
+    return amount
+
+
+def topup_ref(lot: DeliveryLot) -> str:
+    return f"{lot.reference}/top-up"
+
+
+def release_top_ups(order: TradeOrder) -> bool:
+    """Money arrived: release each lot's pending top-up the escrow can now cover; True if any was."""
+    escrow = escrow_of(order)
+    done = False
+    for lot in order.lots:
+        if escrow is not None and lot.topup_fen and escrow.held_fen >= lot.topup_fen \
+                and escrow.status in escrow_service.TRANSITIONS["release"]:
+            amount, lot.topup_fen = lot.topup_fen, 0
+            escrow_service.release(escrow, amount, milestone_ref=topup_ref(lot))
+            done = True
+    return done
+
+
+def waive_top_up(order: TradeOrder, lot: DeliveryLot) -> int:
+    """The seller gives up the lot's pending top-up; returns the amount waived."""
+    escrow = escrow_of(order)
+    amount, lot.topup_fen = lot.topup_fen, 0
+    if escrow is not None and amount:
+        escrow_service.waive_top_up(escrow, amount, ref=f"{topup_ref(lot)}/waived")
     return amount
 
 
@@ -116,6 +157,12 @@ def freeze_for(order: TradeOrder, reason: str) -> None:
         escrow_service.freeze(escrow, reason)
 
 
+def auto_release_dates(order: TradeOrder) -> dict[str, object]:
+    """When each lot's payment is released by itself (lot reference → aware UTC time), while armed."""
+    escrow = escrow_of(order)
+    return {row.milestone_ref: row.due_at for row in escrow_service.armed(escrow)} if escrow else {}
+
+
 def held_fen(order: TradeOrder) -> int:
     escrow = escrow_of(order)
     return escrow.held_fen if escrow else 0
@@ -128,7 +175,7 @@ def resolve_for(order: TradeOrder, payee_fen: int, dispute_id: int) -> None:
         return
     if escrow.status == EscrowStatus.FROZEN:
         escrow_service.resolve_dispute(escrow, payee_fen, escrow.held_fen - payee_fen,
-                                       resolution_ref=f"{order.number}-dispute-{dispute_id}")
+                                       resolution_ref=f"{order.number}-dispute-{dispute_id}", by_owner=True)
     elif escrow.held_fen:
         escrow_service.settle(escrow, payee_fen, ref=f"{order.number}-dispute-{dispute_id}")
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from catalog.models import Category
 from catalog.specs import validate_specs
 from market.accounts.models import Company, CompanyKind
+from market.core.audit import record
 from market.core.errors import InvalidTransition, NotFound, ValidationFailed
 from market.core.jobs import handler
 from market.core.timeutil import utcnow
@@ -126,6 +127,20 @@ def accept_lot(order: TradeOrder, company_id: int, lot_id: object) -> DeliveryLo
     return lot
 
 
+def waive_top_up(order: TradeOrder, company_id: int, lot_id: object) -> DeliveryLot:
+    """The seller gives up the difference the buyer owes for an over-delivered lot; the order may settle."""
+    if party_of(order, company_id) != SELLER:
+        raise InvalidTransition("Only the seller can waive the difference.")
+    lot = get_lot(order, lot_id)
+    if not lot.topup_fen:
+        raise InvalidTransition("Nothing is owed for this lot.")
+    amount = escrow_link.waive_top_up(order, lot)
+    record("lot.top_up_waived", "delivery_lot", lot.id, actor_company_id=company_id, after={"waived_fen": amount})
+    announce(order, "top_up_waived", note=lot.reference, to=(BUYER,))
+    advance(order)
+    return lot
+
+
 @handler("orders.auto_accept_lot")
 def auto_accept_zero_lot(lot_id: int, inspected_at: str) -> None:
     """A lot whose adjusted amount is zero (rejected on quality) and that nobody acted on is closed as
@@ -134,6 +149,11 @@ def auto_accept_zero_lot(lot_id: int, inspected_at: str) -> None:
     if lot is None or lot.state != "inspected" or str(lot.inspected_at) != inspected_at:
         return
     if lot.order.state == "disputed":
+        return
+    if (lot.settled_fen or 0) > 0 and not (lot.settlement or {}).get("rejected"):  # worth more than held
+        LOT.move(lot, "accepted", party=SYSTEM, action="lot.auto_accepted", accepted_at=utcnow())
+        escrow_link.release_lot(lot.order, lot)
+        advance(lot.order)
         return
     LOT.move(lot, "rejected", party=SYSTEM, action="lot.auto_rejected", accepted_at=utcnow())
     advance(lot.order)

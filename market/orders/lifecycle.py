@@ -33,8 +33,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("contract_signed", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
     ("awaiting_payment", "funded"): frozenset({SYSTEM}),
     ("awaiting_payment", "cancelled"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
-    # once money is held, only an operator may unwind an order that has not shipped
-    ("funded", "cancelled"): frozenset({OPERATOR}),
+    # once money is held, an operator may unwind an order that has not shipped; the system does it for the
+    # buyer when the delivery window passed with nothing shipped and the seller's grace period ran out
+    ("funded", "cancelled"): frozenset({OPERATOR, SYSTEM}),
     ("funded", "in_delivery"): frozenset({SELLER}),
     ("in_delivery", "delivered"): frozenset({SYSTEM}),
     ("in_delivery", "disputed"): frozenset({BUYER, SELLER}),
@@ -43,7 +44,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("inspected", "goods_accepted"): frozenset({BUYER, SYSTEM}),
     ("inspected", "disputed"): frozenset({BUYER, SELLER}),
     ("goods_accepted", "settled"): frozenset({SYSTEM}),
-    ("disputed", "settled"): frozenset({OPERATOR}),
+    ("disputed", "settled"): frozenset({OPERATOR, SYSTEM}),  # SYSTEM: a settlement both parties agreed
     ("settled", "closed"): frozenset({BUYER, SELLER, OPERATOR, SYSTEM}),
 }
 
@@ -80,6 +81,12 @@ EVENT_LABELS = {
     "lot_delivered": _l("Lot delivered"),
     "lot_inspected": _l("Lot inspected"),
     "lot_accepted": _l("Lot accepted"),
+    "top_up_requested": _l("The lot is worth more than was paid in: please pay the difference"),
+    "top_up_waived": _l("The seller waived the difference"),
+    "auto_release_scheduled": _l("Payment to the seller is released automatically unless you act"),
+    "cancel_requested": _l("The buyer will cancel: nothing was shipped in the delivery window"),
+    "dispute_response": _l("The other party answered the dispute"),
+    "settlement_proposed": _l("A settlement of the dispute was proposed"),
 }
 # delivery lot states (DeliveryLot.state), as shown on the order page
 LOT_STATE_LABELS = {
@@ -90,6 +97,7 @@ LOT_STATE_LABELS = {
     "disputed": _l("In dispute"),
     "rejected": _l("Rejected"),
     "settled": _l("Settled"),
+    "decided": _l("Decided by the platform"),
 }
 LOT_STATE_BADGE = {"accepted": "ok", "settled": "ok", "disputed": "bad", "rejected": "bad", "inspected": "warn"}
 STATE_BADGE = {"rejected": "bad", "cancelled": "bad", "disputed": "bad", "settled": "ok", "closed": "ok",

@@ -93,6 +93,7 @@ class TradeOrder(db.Model):
     cancelled_at = mapped_column(UTCDateTime())
     cancelled_by_company_id: Mapped[int | None] = mapped_column(Integer)
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    cancel_requested_at = mapped_column(UTCDateTime())  # the buyer asked to unwind an order never shipped
     updated_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
     buyer = relationship("Company", foreign_keys=[buyer_id])
@@ -172,6 +173,8 @@ class DeliveryLot(db.Model):
     settled_fen: Mapped[int | None] = mapped_column(BigInteger)  # inspection-adjusted amount for this lot
     settlement: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the computation, line by line
     released_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # worth more than the escrow held when accepted: what the buyer still owes for this lot (0 once paid/waived)
+    topup_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
     order: Mapped[TradeOrder] = relationship(back_populates="lots")
     line: Mapped[OrderLine] = relationship()
@@ -262,5 +265,23 @@ class Dispute(db.Model):
     payee_fen: Mapped[int | None] = mapped_column(BigInteger)
     payer_fen: Mapped[int | None] = mapped_column(BigInteger)
     decision: Mapped[str | None] = mapped_column(Text)
+    respond_by = mapped_column(UTCDateTime())  # the other party's deadline to answer (reminded the day before)
 
     order: Mapped[TradeOrder] = relationship(back_populates="disputes")
+    messages: Mapped[list[DisputeMessage]] = relationship(order_by="DisputeMessage.id")
+
+
+class DisputeMessage(db.Model):
+    """A party's answer in a dispute (text and evidence) or a proposed settlement the other side may accept."""
+
+    __tablename__ = "dispute_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), nullable=False, index=True)
+    company_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)  # response | proposal
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    payee_fen: Mapped[int | None] = mapped_column(BigInteger)  # a proposal: what the seller gets of what is held
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="")  # proposals: open|accepted|superseded
+    created_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

@@ -8,7 +8,7 @@ Inspection and settlement live in ``inspection.py``, contracts in ``contracts.py
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -215,7 +215,9 @@ def advance(order: TradeOrder) -> None:
         transition(order, "delivered", party=SYSTEM, actor_company_id=None)
     if order.state == "delivered" and all(lot.state not in ("shipped", "delivered") for lot in lots):
         transition(order, "inspected", party=SYSTEM, actor_company_id=None)
-    if order.state == "inspected" and all(lot.state in ("accepted", "rejected") for lot in lots):
+    # settled only when nothing is still owed: a pending top-up keeps the order open until paid or waived
+    if order.state == "inspected" and all(lot.state in ("accepted", "rejected") and not lot.topup_fen
+                                          for lot in lots):
         transition(order, "goods_accepted", party=SYSTEM, actor_company_id=None)
         escrow_link.settle_order(order)
         order.settled_fen = sum(lot.released_fen for lot in lots)
@@ -276,8 +278,43 @@ def expire_overdue() -> int:
     return count
 
 
+def can_request_cancel(order: TradeOrder, now: datetime | None = None) -> bool:
+    """A paid order whose delivery window passed with nothing shipped: the buyer may unwind it."""
+    now = now or utcnow()
+    return (order.state == "funded" and not order.lots and order.cancel_requested_at is None
+            and order.delivery_window_end is not None and order.delivery_window_end < now)
+
+
+def request_cancel(order: TradeOrder, company_id: int, reason: str) -> None:
+    """The buyer asks to cancel an order never shipped: the seller is told at once and has
+    ORDER_CANCEL_GRACE_HOURS to ship; then the order is cancelled and the escrow refunded in full."""
+    if party_of(order, company_id) != BUYER:
+        raise NotFound("Not found")
+    if not can_request_cancel(order):
+        raise Conflict("This order cannot be cancelled now: it shipped, or its delivery window is still open.")
+    reason = _reason(reason)
+    hours = int(current_app.config.get("ORDER_CANCEL_GRACE_HOURS", 48))
+    order.cancel_requested_at = utcnow()
+    record("order.cancel_requested", "trade_order", order.id, actor_company_id=company_id, note=reason)
+    announce(order, "cancel_requested", note=reason, to=(SELLER,))
+    enqueue("orders.buyer_cancel", delay=timedelta(hours=hours), order_id=order.id, reason=reason)
+    db.session.flush()
+
+
+@handler("orders.buyer_cancel")
+def buyer_cancel(order_id: int, reason: str) -> None:
+    """The grace period ran out: cancel unless the seller shipped meanwhile (idempotent)."""
+    order = db.session.get(TradeOrder, order_id)
+    if order is None or order.state != "funded" or order.lots or order.cancel_requested_at is None:
+        return
+    cancel_order(order, None, reason, party=SYSTEM)
+
+
+OPERATOR_CANCELLABLE = frozenset({"placed", "accepted", "contract_signed", "awaiting_payment", "funded"})
+
+
 def operator_cancel(order: TradeOrder, reason: str) -> None:
     """Platform staff unwinds an order (e.g. a funded order that will never ship): full refund."""
-    if order.state not in ("placed", "accepted", "contract_signed", "awaiting_payment", "funded"):
+    if order.state not in OPERATOR_CANCELLABLE:
         raise Conflict("This order can no longer be cancelled; open a dispute instead.")
     cancel_order(order, None, reason, party=OPERATOR)

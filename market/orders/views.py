@@ -14,7 +14,7 @@ from market.accounts.models import User
 from market.core.errors import ValidationFailed
 from market.core.http import commit, translate
 from market.core.notify import Notification
-from market.core.validation import Id, OptionalId, Page, parse, parse_value, yuan_fen
+from market.core.validation import Id, OptionalId, Page, Yuan, parse, parse_value, yuan_fen
 from market.extensions import db
 from market.orders import contracts, disputes, escrow_link, inspection, services
 from market.orders.contract_pdf import render_pdf, signature_lines
@@ -66,6 +66,9 @@ def detail(order_id: int):  # type: ignore[no-untyped-def]
                            targets=allowed_targets(order, party), contract=contracts.current(order),
                            effective=contracts.effective(order), escrow=escrow_link.escrow_of(order),
                            pay_url=escrow_link.pay_url(order) if order.state == "awaiting_payment" else None,
+                           topup_url=escrow_link.pay_url(order) if any(lot.topup_fen for lot in order.lots) else None,
+                           auto_release=escrow_link.auto_release_dates(order),
+                           can_request_cancel=party == "buyer" and services.can_request_cancel(order),
                            agencies=contracts.inspection_agencies(),
                            lines_shipped=services.shipped_quantities(order))
 
@@ -93,6 +96,15 @@ def cancel(order_id: int):  # type: ignore[no-untyped-def]
     services.cancel_order(order, acting_company().id, request.form.get("reason", ""),
                           seen_state=request.form.get("seen_state") or None)
     return _back(order, _("Order cancelled."))
+
+
+@bp.post("/orders/<int:order_id>/request-cancel")
+@require_company("purchasing")
+def request_cancel(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    services.request_cancel(order, acting_company().id, request.form.get("reason", ""))
+    return _back(order, _("The seller was told; unless the goods ship within the grace period, the order is "
+                          "cancelled and the escrow refunded in full."))
 
 
 @bp.post("/orders/<int:order_id>/close")
@@ -240,6 +252,14 @@ def accept_lot(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
     return _back(order, _("Lot accepted; the adjusted amount is released to the seller."))
 
 
+@bp.post("/orders/<int:order_id>/lots/<int:lot_id>/waive-top-up")
+@require_company("sales", "finance")
+def waive_top_up(order_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    inspection.waive_top_up(order, acting_company().id, lot_id)
+    return _back(order, _("Difference waived; the order is settled on what was paid."))
+
+
 @bp.route("/orders/<int:order_id>/dispute", methods=["GET", "POST"])
 @require_company("sales", "purchasing")
 def dispute(order_id: int):  # type: ignore[no-untyped-def]
@@ -255,7 +275,41 @@ def dispute(order_id: int):  # type: ignore[no-untyped-def]
             errors = {("claimed" if k == "claimed_fen" else k): v for k, v in exc.field_errors.items()}
             return render_template("orders/dispute.html", order=order, errors=errors, form=request.form), exc.status
         return _back(order, _("Dispute opened; the escrow is frozen until an operator decides."))
+    current = disputes.open_dispute_of(order)
+    if current is not None:  # the other party answers here; either proposes or accepts a settlement
+        return render_template("orders/dispute_thread.html", order=order, dispute=current,
+                               party=order.party(acting_company().id), me=acting_company().id,
+                               held_fen=escrow_link.held_fen(order))
     return render_template("orders/dispute.html", order=order, errors={}, form={})
+
+
+@bp.post("/orders/<int:order_id>/dispute/respond")
+@require_company("sales", "purchasing")
+def dispute_respond(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    disputes.respond(current, acting_company().id, text=request.form.get("text", ""),
+                     files=request.files.getlist("evidence"))
+    return _back(order, _("Your answer was added to the dispute."))
+
+
+@bp.post("/orders/<int:order_id>/dispute/propose")
+@require_company("sales", "purchasing")
+def dispute_propose(order_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    payee_fen = yuan_fen(parse_value(Yuan, request.form.get("payee"), "payee"))
+    disputes.propose(current, acting_company().id, payee_fen=payee_fen, text=request.form.get("text", ""))
+    return _back(order, _("Settlement proposed; the other party can accept it."))
+
+
+@bp.post("/orders/<int:order_id>/dispute/proposals/<int:message_id>/accept")
+@require_company("sales", "purchasing")
+def dispute_accept(order_id: int, message_id: int):  # type: ignore[no-untyped-def]
+    order = _order(order_id)
+    current = disputes.open_dispute_of(order) or abort(404)
+    disputes.accept_proposal(current, acting_company().id, message_id)
+    return _back(order, _("Settlement accepted; the escrow is split accordingly."))
 
 
 @bp.get("/orders/<int:order_id>/evidence/<name>")

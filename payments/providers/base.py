@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     PAYOUT_FAILED = "payout.failed"
     REFUND_SUCCEEDED = "refund.succeeded"  # a buyer refund left the platform
     REFUND_FAILED = "refund.failed"
+    STATEMENT_LINE = "statement_line"  # a bank line: payments.statements matches it to a pay-in or payout
     UNMATCHED = "unmatched"  # money moved that nothing explains: parked in suspense for the operator
     IGNORED = "ignored"  # an event type we do not act on (stored, acknowledged)
 

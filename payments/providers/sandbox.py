@@ -145,15 +145,3 @@ class SandboxProvider:
                                             amount_fen=sign_ * data["amount_fen"],
                                             currency=str(data.get("currency", "CNY")), occurred_at=row.received_at))
         return lines
-
-
-@jobs.handler(DELIVER_JOB)
-def deliver(event: dict[str, Any]) -> None:
-    """Deliver a simulated event through the same entry point as a real webhook."""
-    from flask import current_app
-
-    from payments.webhooks import receive
-
-    provider = SandboxProvider.from_config(current_app.config)
-    body, headers = provider.signed(event)
-    receive("sandbox", body, headers)

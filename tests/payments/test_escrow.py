@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from market.core import jobs
 from market.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from market.core.money import MAX_FEN
+from market.extensions import db
 from payments import escrow as E
 from payments import ledger, signals
 from payments.ledger import JournalEntry, Posting
@@ -49,12 +50,15 @@ def test_minimum_fee_applies_to_small_releases(app):
     assert result.net_fen == 49_000
 
 
-def test_overpayment_is_held_for_refund(app):
+def test_overpayment_is_refunded_at_once(app):
+    """Finding 8: the buyer's extra is not held (nor shown to the seller as held) until final settlement."""
     escrow = make_escrow(100_000)
-    E.record_funding(escrow, 130_000, source="bank_transfer", source_ref="line-1")
+    E.record_funding(escrow, 60_000, source="bank_transfer", source_ref="line-0")
+    E.record_funding(escrow, 70_000, source="bank_transfer", source_ref="line-1")
     assert escrow.status == "funded"
-    assert escrow.overpaid_fen == 30_000
-    E.refund(escrow, escrow.overpaid_fen, refund_ref="overpayment")
+    assert (escrow.overpaid_fen, escrow.refunded_fen, escrow.held_fen) == (30_000, 30_000, 100_000)
+    refund = db.session.scalars(select(Payout)).one()
+    assert (refund.kind, refund.amount_fen, refund.party_id) == ("refund", 30_000, escrow.payer_id)
     E.release(escrow, 100_000, milestone_ref="all")
     assert escrow.status == "released"
     assert_ledger_ok()

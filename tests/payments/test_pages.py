@@ -11,6 +11,7 @@ from market.extensions import db
 from payments import escrow as E
 from payments.models import Payout
 from tests.factories import login, make_company, make_escrow, make_member, make_staff
+from tests.factories.accounts import PASSWORD
 from tests.payments.conftest import run_jobs
 
 
@@ -59,10 +60,14 @@ def test_seller_balance_and_payout_history(client):
     payout = db.session.scalars(select(Payout)).one()
     assert payout.code in html
     assert "¥4,975.00" in html
-    response = client.post("/payments/balance/bank-account", data={
-        "account_name": "大同煤业", "account_no": "6222 0200 0000 1234", "bank_name": "工行"})
+    form = {"account_name": "大同煤业", "account_no": "6222 0200 0000 1234", "bank_name": "工行"}
+    # issue #10: the password again, or nothing changes
+    assert client.post("/payments/balance/bank-account", data=form).status_code == 403
+    assert client.post("/payments/balance/bank-account", data={**form, "password": "wrong"}).status_code == 403
+    response = client.post("/payments/balance/bank-account", data={**form, "password": PASSWORD})
     assert response.status_code == 302
-    bad = client.post("/payments/balance/bank-account", data={"account_name": "", "account_no": "x", "bank_name": ""})
+    bad = client.post("/payments/balance/bank-account", data={"account_name": "", "account_no": "x", "bank_name": "",
+                                                              "password": PASSWORD})
     assert bad.status_code == 422
 
 
