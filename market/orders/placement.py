@@ -27,7 +27,7 @@ from market.accounts.models import Company, CompanyKind, Verification
 from market.core.audit import record
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from market.core.jobs import enqueue
-from market.core.money import round_half_up
+from market.core.money import format_fen, round_half_up
 from market.core.timeutil import to_local, utcnow
 from market.credit import gates
 from market.extensions import db
@@ -261,6 +261,7 @@ def add_to_cart(buyer: Company, listing_id: int, quantity: Decimal) -> CartItem:
                                                      CartItem.listing_id == listing_id)).first()
     total = quantity + (item.quantity if item else 0)
     _check_quantity(listing, total)
+    _check_limit(buyer, listing, total)
     if item is None:
         item = CartItem(buyer_id=buyer.id, listing_id=listing_id, quantity=total)
         db.session.add(item)
@@ -275,6 +276,7 @@ def update_cart_item(buyer_id: int, item_id: int, quantity: Decimal) -> CartItem
 
     item = get_owned(CartItem, item_id, buyer_id, "buyer_id")
     _check_quantity(item.listing, quantity)
+    _check_limit(db.session.get(Company, buyer_id), item.listing, quantity)
     item.quantity = quantity
     db.session.flush()
     return item
@@ -321,6 +323,17 @@ def _replay(buyer_id: int, key: str) -> PlacedOrders | None:
                                              .order_by(TradeOrder.id)))
     replay.replayed = True
     return replay
+
+
+def _check_limit(buyer: Company, listing: Listing, quantity: Decimal) -> None:
+    """Refuse a cart line the buyer could never check out: its amount alone is above the buyer's order limit
+    (the same rule :func:`market.credit.gates.check_order_allowed` applies at checkout)."""
+    limit = gates.order_limit_fen(buyer)
+    amount = round_half_up(Decimal(listing.unit_price_for(quantity)) * quantity)
+    if limit is not None and amount > limit:
+        raise ValidationFailed("This quantity costs %(amount)s, above your company's order limit of %(limit)s.",
+                               field_errors={"quantity": "Above your company's order limit."},
+                               amount=format_fen(amount), limit=format_fen(limit))
 
 
 def _check_quantity(listing: Listing, quantity: Decimal) -> None:

@@ -45,6 +45,20 @@ def get_order(company_id: int | None, order_id: object) -> TradeOrder:
     return get_owned(TradeOrder, order_id, company_id, "buyer_id", "seller_id", "inspection_agency_id")
 
 
+def tab_counts(company_id: int) -> dict[str, int]:
+    """How many orders the company has on each side (buying, selling, inspection jobs)."""
+    counts = {}
+    for tab, column in (("buying", TradeOrder.buyer_id), ("selling", TradeOrder.seller_id),
+                        ("agency", TradeOrder.inspection_agency_id)):
+        counts[tab] = db.session.scalar(select(func.count(TradeOrder.id)).where(column == company_id)) or 0
+    return counts
+
+
+def default_tab(counts: dict[str, int]) -> str:
+    """The side a company lands on when it opens /orders: where it has activity (a seller sees its sales)."""
+    return max(("buying", "selling", "agency"), key=lambda tab: (counts.get(tab, 0), tab == "buying"))
+
+
 def list_orders(company_id: int, *, tab: str, state: str = "", query: str = "", page: int = 1,
                 per_page: int = 20) -> tuple[list[TradeOrder], int]:
     """One page of the company's orders as buyer (default), seller (``selling``) or inspection agency
