@@ -75,6 +75,7 @@ def build_content(order: TradeOrder, version: int) -> dict[str, Any]:
                        "agency": _party(agency) if agency else None},
         "payment": {"method": "escrow", "due_days": 3},
         "dispute_resolution": "platform_then_court",
+        **({"seller_terms": order.seller_terms} if order.seller_terms else {}),
     }
 
 

@@ -123,7 +123,7 @@ def validate_delivery(delivery: Delivery) -> None:
 def create_order(buyer: Company, seller: Company, lines: list[LineSpec], delivery: Delivery, *,
                  user_id: int | None, placement: OrderPlacement | None = None, quote_id: int | None = None,
                  industry: str | None = None, tolerance_pct: Decimal | None = None,
-                 delivery_terms: str = "delivered") -> TradeOrder:
+                 delivery_terms: str = "delivered", seller_terms: str | None = None) -> TradeOrder:
     """Create one order (state ``placed``); reserves listing stock; gates, audits and notifies."""
     if not lines:
         raise ValidationFailed("An order needs at least one line.")
@@ -137,7 +137,7 @@ def create_order(buyer: Company, seller: Company, lines: list[LineSpec], deliver
         buyer_po_number=(delivery.po_number or "").strip() or None, delivery_address=delivery.address.strip(),
         delivery_window_start=delivery.window_start, delivery_window_end=delivery.window_end,
         note=delivery.note, inspection_agency_id=delivery.inspection_agency_id, delivery_terms=delivery_terms,
-        placed_at=utcnow(),
+        seller_terms=seller_terms, placed_at=utcnow(),
     )
     db.session.add(order)
     for spec in lines:

@@ -1,0 +1,28 @@
+"""quote goods and order terms: an award carries the winning quote's goods name and terms into the contract
+
+Revision ID: b7e2a4c10002
+Revises: a1c0de9f0001
+Create Date: 2026-12-01 16:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b7e2a4c10002"
+down_revision = "a1c0de9f0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("quote") as batch_op:
+        batch_op.add_column(sa.Column("goods", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("trade_order") as batch_op:
+        batch_op.add_column(sa.Column("seller_terms", sa.Text(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("trade_order") as batch_op:
+        batch_op.drop_column("seller_terms")
+    with op.batch_alter_table("quote") as batch_op:
+        batch_op.drop_column("goods")
