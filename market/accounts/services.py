@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -233,8 +234,8 @@ def request_to_join(company_id: int, *, user: User | None = None, person: NewPer
     db.session.flush()
     record("membership.requested", "membership", membership.id, actor_user_id=user.id, actor_company_id=company.id,
            after={"user_id": user.id, "company_id": company.id, "status": "pending"})
-    notify_company(company.id, "membership.requested", _("%(name)s asks to join your company", name=user.name),
-                   _("Approve or decline the request on your company page."), public_url("accounts.company"),
+    notify_company(company.id, "membership.requested", _l("%(name)s asks to join your company", name=user.name),
+                   _l("Approve or decline the request on your company page."), public_url("accounts.company"),
                    roles=(CompanyRole.OWNER,))
     return membership
 

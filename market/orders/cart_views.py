@@ -97,6 +97,7 @@ def checkout():  # type: ignore[no-untyped-def]
 
 def _checkout_page(company, form, errors, token):  # type: ignore[no-untyped-def]
     groups = _grouped(placement.cart_items(company.id), company)
-    return render_template("orders/checkout.html", groups=groups, blocked=any(g["refusal"] for g in groups), form=form, errors=errors,
+    return render_template("orders/checkout.html", groups=groups, blocked=any(g["refusal"] for g in groups),
+                           form=form, errors=errors,
                            form_token=token or secrets.token_urlsafe(16), agencies=contracts.inspection_agencies(),
                            default_address=company.address or "")

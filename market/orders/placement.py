@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from catalog import stock
+from catalog.labels import unit_label
 from catalog.models import Listing, ListingStatus
 from market.accounts.models import Company, CompanyKind, Verification
 from market.core.audit import record
@@ -340,8 +341,8 @@ def _check_quantity(listing: Listing, quantity: Decimal) -> None:
     if quantity < listing.min_order_quantity:
         raise ValidationFailed("Below the minimum order quantity of %(moq)s %(unit)s.",
                                field_errors={"quantity": "Below the minimum order quantity."},
-                               moq=f"{listing.min_order_quantity.normalize():f}", unit=listing.unit)
+                               moq=f"{listing.min_order_quantity.normalize():f}", unit=unit_label(listing.unit))
     if quantity > listing.available_quantity:
         raise ValidationFailed("Only %(available)s %(unit)s available.",
                                field_errors={"quantity": "More than the available stock."},
-                               available=f"{listing.available_quantity.normalize():f}", unit=listing.unit)
+                               available=f"{listing.available_quantity.normalize():f}", unit=unit_label(listing.unit))

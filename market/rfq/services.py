@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -92,8 +93,9 @@ def post_rfq(buyer: Company, user_id: int | None, data: RfqInput) -> Rfq:
     record("rfq.post", "rfq", rfq.id, actor_company_id=buyer.id,
            after={"title": rfq.title, "visibility": rfq.visibility, "invited": [s.id for s in invited]})
     for seller in invited:
-        notify_company(seller.id, "rfq.invited", f"RFQ: {rfq.title}", rfq.delivery_place, _rfq_url(rfq),
-                       roles=("sales",))
+        notify_company(seller.id, "rfq.invited", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("You are invited to quote. Delivery to %(place)s.", place=rfq.delivery_place),
+                       _rfq_url(rfq), roles=("sales",))
     enqueue("rfq.open", delay=data.deadline - now, rfq_id=rfq.id)
     return rfq
 
@@ -321,14 +323,15 @@ def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object
     order = create_order(buyer, quote.seller, [line], delivery, user_id=user_id, quote_id=quote.id,
                          industry=rfq.category.industry, seller_terms=quote.terms)
     # the quote was the seller's binding offer: the order starts accepted, with its contract drafted
-    transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}")
+    transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}",
+               body=_l("Awarded from the request for quotation %(title)s.", title=rfq.title))
     draft_first_version(order, proposed_by=buyer.id)
     rfq.order_id = order.id
     for other in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.id != quote.id,
                                                         Quote.status == "submitted")):
         QUOTE.move(other, "declined", party=BUYER, audit_row=False)
-        notify_company(other.seller_id, "rfq.declined", f"RFQ: {rfq.title}",
-                       "Another quote was chosen. Thank you for quoting.", _rfq_url(rfq), roles=("sales",))
+        notify_company(other.seller_id, "rfq.declined", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("Another quote was chosen. Thank you for quoting."), _rfq_url(rfq), roles=("sales",))
     db.session.flush()
     return order
 
@@ -362,7 +365,9 @@ def cancel_rfq(rfq: Rfq, buyer: Company, reason: str) -> Rfq:
     RFQ.move(rfq, "cancelled", party=BUYER, actor_company_id=buyer.id, action="rfq.cancel", note=reason[:300])
     for quote in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status == "submitted")):
         QUOTE.move(quote, "declined", party=BUYER, audit_row=False)
-        notify_company(quote.seller_id, "rfq.cancelled", f"RFQ: {rfq.title}", reason[:300], None, roles=("sales",))
+        notify_company(quote.seller_id, "rfq.cancelled",
+                       _l("Request for quotation cancelled: %(title)s", title=rfq.title),
+                       _l("Reason: %(reason)s", reason=reason[:300]), None, roles=("sales",))
     db.session.flush()
     return rfq
 
@@ -375,5 +380,5 @@ def open_at_deadline(rfq_id: int) -> None:
         return
     refresh_status(rfq)
     if rfq.status == "closed":
-        notify_company(rfq.buyer_id, "rfq.opened", f"RFQ: {rfq.title}", "The quotes are open for comparison.",
-                       _rfq_url(rfq), roles=("purchasing",))
+        notify_company(rfq.buyer_id, "rfq.opened", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("The quotes are open for comparison."), _rfq_url(rfq), roles=("purchasing",))

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from catalog.models import Category
 from catalog.specs import attribute_label
-from market.credit.report import N_
 from market.accounts.context import acting_company, require_company
 from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.timeutil import utcnow
+from market.credit.report import N_
 from market.extensions import db
 from market.orders.forms import parse_date, parse_datetime, parse_fen, parse_quantity
 from market.rfq import services

@@ -1,4 +1,5 @@
-"""quote goods and order terms: an award carries the winning quote's goods name and terms into the contract
+"""quote goods and order terms (an award carries the winning quote's goods name and terms into the contract);
+notification messages (message ids with parameters, rendered in the reader's language)
 
 Revision ID: b7e2a4c10002
 Revises: a1c0de9f0001
@@ -19,9 +20,13 @@ def upgrade():
         batch_op.add_column(sa.Column("goods", sa.String(length=200), nullable=True))
     with op.batch_alter_table("trade_order") as batch_op:
         batch_op.add_column(sa.Column("seller_terms", sa.Text(), nullable=True))
+    with op.batch_alter_table("notification") as batch_op:
+        batch_op.add_column(sa.Column("message", sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("notification") as batch_op:
+        batch_op.drop_column("message")
     with op.batch_alter_table("trade_order") as batch_op:
         batch_op.drop_column("seller_terms")
     with op.batch_alter_table("quote") as batch_op:
