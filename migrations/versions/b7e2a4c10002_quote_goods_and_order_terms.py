@@ -1,5 +1,6 @@
 """quote goods and order terms (an award carries the winning quote's goods name and terms into the contract);
-notification messages (message ids with parameters, rendered in the reader's language)
+notification messages (message ids with parameters, rendered in the reader's language);
+company kinds by GB 32100 registration authority
 
 Revision ID: b7e2a4c10002
 Revises: a1c0de9f0001
@@ -22,6 +23,10 @@ def upgrade():
         batch_op.add_column(sa.Column("seller_terms", sa.Text(), nullable=True))
     with op.batch_alter_table("notification") as batch_op:
         batch_op.add_column(sa.Column("message", sa.JSON(), nullable=True))
+    # companies whose code names another registration authority were stored as enterprises (GB 32100)
+    op.execute("UPDATE company SET kind = 'social_organisation' WHERE kind = 'enterprise' AND uscc LIKE '5%'")
+    op.execute("UPDATE company SET kind = 'other_organisation' WHERE kind = 'enterprise' AND substr(uscc, 1, 2) "
+               "NOT IN ('91', '92', '93') AND substr(uscc, 1, 1) NOT IN ('1', '5', 'N')")
 
 
 def downgrade():
