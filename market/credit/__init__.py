@@ -30,7 +30,8 @@ def init_app(app: Flask) -> None:
     from market.credit.ratings import TAGS, ratings_summary
 
     app.jinja_env.globals.update(company_ratings_summary=ratings_summary, rating_tag_labels=TAGS,
-                                 order_limit_info=_acting_limit_info, limit_steps=gates.LIMIT_STEPS)
+                                 order_limit_info=_acting_limit_info, limit_steps=gates.LIMIT_STEPS,
+                                 credit_report_url=_report_url)
 
     @click.command("credit-recompute")
     @click.argument("company_ids", nargs=-1, type=int)
@@ -62,3 +63,26 @@ def _acting_limit_info():  # type: ignore[no-untyped-def]
         company = acting_company()
         g.order_limit_info = limit_info(company) if company is not None else None
     return g.order_limit_info
+
+
+def _report_url(company) -> str | None:  # type: ignore[no-untyped-def]
+    """For grade badges: the link to the company's credit report when this viewer may read it, else None
+    (the same rule as the report page: the company itself, a counterparty, platform staff)."""
+    from flask import g, url_for
+    from flask_login import current_user
+
+    from market.accounts.context import acting_company_id
+    from market.credit.services import report_visible_to
+
+    if company is None or not current_user.is_authenticated:
+        return None
+    cache = g.setdefault("credit_report_urls", {})
+    if company.id not in cache:
+        viewer = acting_company_id()
+        if viewer == company.id:
+            cache[company.id] = url_for("credit.my_report")
+        elif current_user.platform_role in ("operator", "regulator") or report_visible_to(company.id, viewer):
+            cache[company.id] = url_for("credit.company_report", company_id=company.id)
+        else:
+            cache[company.id] = None
+    return cache[company.id]
