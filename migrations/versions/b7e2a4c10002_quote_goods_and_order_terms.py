@@ -1,6 +1,8 @@
-"""quote goods and order terms (an award carries the winning quote's goods name and terms into the contract);
-notification messages (message ids with parameters, rendered in the reader's language);
-company kinds by GB 32100 registration authority
+"""quote goods, order seller terms, notification messages; company kinds by GB 32100
+
+An award carries the winning quote's goods name and terms into the contract; notifications keep message ids
+with parameters (rendered in the reader's language); companies whose code names another registration
+authority than 9 (工商) stop being stored as enterprises.
 
 Revision ID: b7e2a4c10002
 Revises: a1c0de9f0001
