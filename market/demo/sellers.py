@@ -32,7 +32,7 @@ LOGINS = [
     "yangquan-power@… (buyer)",
 ]
 
-E, C, I = CompanyKind.ENTERPRISE, CompanyKind.FARMER_COOPERATIVE, CompanyKind.INDIVIDUAL_BUSINESS
+E, C, P = CompanyKind.ENTERPRISE, CompanyKind.FARMER_COOPERATIVE, CompanyKind.INDIVIDUAL_BUSINESS  # P: 个体户
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,13 @@ FIRMS = (
     Firm("lingshi_coal", "91", "140729", "灵石县王禹煤业有限公司", "Lingshi Wangyu Coal Co., Ltd.", E, "coal",
          "thermal-coal", "晋中市灵石县静升镇"),
     # coking coal and coke
-    Firm("xiangning_coking_coal", "91", "141023", "乡宁县焦煤集团台头煤业有限公司", "Xiangning Taitou Coking Coal Co., Ltd.",
+    Firm("xiangning_coking_coal", "91", "141023", "乡宁县焦煤集团台头煤业有限公司",
+         "Xiangning Taitou Coking Coal Co., Ltd.",
          E, "coal", "prime-coking-coal", "临汾市乡宁县台头镇", (3, 0, 0)),
     Firm("liulin_coking_coal", "91", "141125", "柳林县兴隆煤业有限公司", "Liulin Xinglong Coal Co., Ltd.", E, "coal",
          "prime-coking-coal", "吕梁市柳林县庄上镇", (1, 0, 2)),
-    Firm("hongdong_coke", "91", "141024", "洪洞县三维焦化有限公司", "Hongdong Sanwei Coking Co., Ltd.", E, "coal", "coke",
+    Firm("hongdong_coke", "91", "141024", "洪洞县三维焦化有限公司",
+         "Hongdong Sanwei Coking Co., Ltd.", E, "coal", "coke",
          "临汾市洪洞县赵城镇", (3, 1, 0)),
     Firm("jiexiu_coke", "91", "140781", "介休市安泰焦化有限公司", "Jiexiu Antai Coking Co., Ltd.", E, "coal", "coke",
          "晋中市介休市义安镇", (4, 0, 0)),
@@ -84,21 +86,23 @@ FIRMS = (
          "agriculture", "millet", "长治市沁县定昌镇", (3, 0, 0)),
     Firm("guangling_millet", "93", "140223", "广灵县东方物华小米专业合作社", "Guangling Dongfang Millet Cooperative", C,
          "agriculture", "millet", "大同市广灵县壶泉镇"),
-    Firm("yuxian_millet", "92", "140322", "盂县李记小米加工部", "Yuxian Li's Millet Mill", I, "agriculture", "millet",
+    Firm("yuxian_millet", "92", "140322", "盂县李记小米加工部", "Yuxian Li's Millet Mill", P, "agriculture", "millet",
          "阳泉市盂县秀水镇", (2, 0, 1)),
     # walnuts
     Firm("zuoquan_walnut", "93", "140722", "左权县麻田核桃专业合作社", "Zuoquan Matian Walnut Cooperative", C,
          "agriculture", "walnuts", "晋中市左权县麻田镇", (2, 0, 0)),
-    Firm("jixian_walnut", "92", "141028", "吉县张记核桃经销部", "Jixian Zhang's Walnut Shop", I, "agriculture",
+    Firm("jixian_walnut", "92", "141028", "吉县张记核桃经销部", "Jixian Zhang's Walnut Shop", P, "agriculture",
          "walnuts", "临汾市吉县吉昌镇"),
     Firm("xiaoyi_walnut", "93", "141181", "孝义市下堡核桃专业合作社", "Xiaoyi Xiabao Walnut Cooperative", C,
          "agriculture", "walnuts", "吕梁市孝义市下堡镇", (3, 0, 0)),
     # buyers
     Firm("yangquan_power", "91", "140302", "阳泉市阳光热电有限公司", "Yangquan Yangguang Thermal Power Co., Ltd.", E,
          "coal", None, "阳泉市城区电厂路"),
-    Firm("shuozhou_power", "91", "140603", "朔州市神头发电有限公司", "Shuozhou Shentou Power Co., Ltd.", E, "coal", None,
+    Firm("shuozhou_power", "91", "140603", "朔州市神头发电有限公司",
+         "Shuozhou Shentou Power Co., Ltd.", E, "coal", None,
          "朔州市朔城区神头镇"),
-    Firm("jincheng_food", "91", "140502", "晋城市太行食品有限公司", "Jincheng Taihang Foods Co., Ltd.", E, "agriculture",
+    Firm("jincheng_food", "91", "140502", "晋城市太行食品有限公司",
+         "Jincheng Taihang Foods Co., Ltd.", E, "agriculture",
          None, "晋城市城区北石店镇"),
     Firm("yuncheng_builder", "91", "140802", "运城市盐湖建设工程有限公司", "Yuncheng Yanhu Construction Co., Ltd.", E,
          "metallurgy", None, "运城市盐湖区河东东街"),
@@ -268,7 +272,8 @@ def _orders(ctx: dict[str, Any], place: Callable[..., Any], sign_and_fund: Calla
     sign_and_fund(inspected)
     lot = _ship(inspected)
     inspection.file_report(inspected, inspected.buyer, lot.id, user_id=None,
-                           measured={"csr": "60", "ad": "12.8", "st_d": "0.7"}, measured_quantity=lot.delivered_quantity)
+                           measured={"csr": "60", "ad": "12.8", "st_d": "0.7"},
+                           measured_quantity=lot.delivered_quantity)
     settled = order("jincheng_food", "xiaoyi_walnut")
     sign_and_fund(settled)
     lot = _ship(settled)
