@@ -18,6 +18,10 @@ def init_app(app: Flask) -> None:
     from catalog.forms import quantity_text
 
     app.jinja_env.filters.setdefault("qty", quantity_text)
+    from catalog.labels import delivery_terms_label, listing_status_label, unit_label
+
+    app.jinja_env.filters.update(unit_label=unit_label, delivery_terms_label=delivery_terms_label,
+                                 listing_status_label=listing_status_label)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.cli.add_command(reindex_command)

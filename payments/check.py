@@ -23,6 +23,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from market.core.money import format_fen as y
 from market.extensions import db
 from payments.ledger import JournalEntry, LedgerAccount, Posting, Purpose
 from payments.models import Escrow, LineStatus, Payout, PayoutKind, PayoutStatus, StatementLine
@@ -125,7 +126,7 @@ def _balance_violations() -> list[str]:
     )
     for key, purpose, total in balances:
         if purpose in (Purpose.ESCROW_HELD, Purpose.SELLER_PAYABLE, Purpose.BUYER_REFUND) and -int(total) < 0:
-            problems.append(f"account {key} is below zero: {-int(total)} fen")
+            problems.append(f"account {key} is below zero: {y(-int(total))}")
 
     derived: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = db.session.execute(
@@ -140,12 +141,13 @@ def _balance_violations() -> list[str]:
         funded, released, refunded = -d.get("funding", 0), d.get("release", 0), d.get("refund", 0)
         held = -sum(d.values())
         if funded != released + refunded + held:
-            problems.append(f"escrow {escrow.reference}: funded {funded} ≠ released {released} + refunded "
-                            f"{refunded} + held {held} (postings of another kind touch the escrow account)")
+            problems.append(f"escrow {escrow.reference}: funded {y(funded)} ≠ released {y(released)} + refunded "
+                            f"{y(refunded)} + held {y(held)} (postings of another kind touch the escrow account)")
         counters = (escrow.funded_fen, escrow.released_fen, escrow.refunded_fen)
         if counters != (funded, released, refunded):
-            problems.append(f"escrow {escrow.reference}: counters funded/released/refunded {counters} disagree with "
-                            f"the ledger {(funded, released, refunded)}")
+            problems.append(f"escrow {escrow.reference}: counters funded/released/refunded "
+                            f"{' / '.join(map(y, counters))} disagree with the ledger "
+                            f"{' / '.join(map(y, (funded, released, refunded)))}")
     return problems
 
 

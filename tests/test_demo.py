@@ -46,6 +46,8 @@ def test_demo_shows_the_core_and_its_ledger_checks_out(app):
 
     assert db.session.scalar(select(func.count(DisputeMessage.id)).where(DisputeMessage.kind == "response")) >= 1
     assert db.session.scalar(select(func.count(DeliveryLot.id)).where(DeliveryLot.topup_fen > 0)) >= 1
+
+    _assert_a_market_to_compare()
     # what is left is scheduled for later (expiry, auto-release), never failed
     assert db.session.scalars(select(Job.kind).where(Job.last_error.is_not(None))).all() == []
 
@@ -60,3 +62,29 @@ def test_demo_shows_the_core_and_its_ledger_checks_out(app):
     corrupted = runner.invoke(args=["ledger-check"])
     assert corrupted.exit_code != 0
     assert "disagree with the ledger" in corrupted.output
+
+
+def _assert_a_market_to_compare() -> None:
+    """At least 30 companies in Shanxi's 11 cities; several sellers per main category with different prices,
+    specs and credit grades; orders in every resting state; no history dated in the future."""
+    from catalog.models import Category
+    from market.accounts.models import Company
+    from market.core.timeutil import utcnow
+    from market.credit.models import Rating
+
+    companies = db.session.scalars(select(Company)).all()
+    assert len(companies) >= 30
+    assert len({c.region_code[:4] for c in companies}) == 11
+    for slug in ("thermal-coal", "prime-coking-coal", "coke", "rebar", "millet", "walnuts"):
+        rows = db.session.execute(select(Listing.seller_id, Listing.unit_price_fen, Listing.specs)
+                                  .join(Category, Category.id == Listing.category_id)
+                                  .where(Category.slug == slug, Listing.status == "published")).all()
+        sellers = {row.seller_id for row in rows}
+        assert len(sellers) >= 3, slug
+        assert len({row.unit_price_fen for row in rows}) >= 3, slug
+        grades = {c.credit_grade for c in companies if c.id in sellers}
+        assert len(grades) >= 2, (slug, grades)
+    states = set(db.session.scalars(select(TradeOrder.state)))
+    assert {"placed", "accepted", "rejected", "cancelled", "awaiting_payment", "funded", "in_delivery", "delivered",
+            "inspected", "disputed", "settled", "closed"} <= states
+    assert db.session.scalar(select(func.count(Rating.id)).where(Rating.created_at > utcnow())) == 0

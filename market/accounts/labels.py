@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 KIND_LABELS = {
-    "enterprise": _l("Enterprise"),
+    "enterprise": _l("Enterprise (91…)"),
     "individual_business": _l("Individual business (92…)"),
     "farmer_cooperative": _l("Farmer cooperative (93…)"),
-    "village_collective": _l("Village collective (N…)"),
-    "government_agency": _l("Government agency or public institution (1…)"),
+    "village_collective": _l("Collective economic organisation (N…)"),
+    "government_agency": _l("Government organ or public institution (1…)"),
+    "social_organisation": _l("Social organisation (5…)"),
+    "other_organisation": _l("Other organisation (Y…, 2–4, 6–8)"),
     "service_provider": _l("Service provider (inspection, logistics, customs)"),
 }
 

@@ -18,8 +18,10 @@ class CompanyKind(enum.StrEnum):
     INDIVIDUAL_BUSINESS = "individual_business"  # 个体工商户, USCC prefix 92
     FARMER_COOPERATIVE = "farmer_cooperative"  # 农民专业合作社, USCC prefix 93
     VILLAGE_COLLECTIVE = "village_collective"  # 村集体经济组织, USCC prefix N
-    GOVERNMENT_AGENCY = "government_agency"  # 机关, USCC prefix 11
-    SERVICE_PROVIDER = "service_provider"  # inspection agency, carrier, customs broker
+    GOVERNMENT_AGENCY = "government_agency"  # 机关、事业单位, USCC prefix 1x (and A1 military public institutions)
+    SOCIAL_ORGANISATION = "social_organisation"  # 社会团体、民办非企业单位、基金会, USCC prefix 5x
+    OTHER_ORGANISATION = "other_organisation"  # every other authority: 2–4, 6–8, A9, Y (其他组织)
+    SERVICE_PROVIDER = "service_provider"  # inspection agency, carrier, customs broker (an enterprise, 91)
 
 
 class Industry(enum.StrEnum):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -43,16 +44,19 @@ def public_url(endpoint: str, **values: object) -> str:
 
 
 def infer_kind(code: str) -> str:
-    """The company kind that a USCC's first characters imply (the registering authority and type)."""
-    if code.startswith("92"):
-        return CompanyKind.INDIVIDUAL_BUSINESS
-    if code.startswith("93"):
-        return CompanyKind.FARMER_COOPERATIVE
-    if code.startswith("N"):
+    """The company kind that a USCC's first two characters imply (GB 32100: registration authority, then
+    kind). Only 91 is an enterprise; a code the standard does not define is "other", never 企业."""
+    prefix = code[:2].upper()
+    if prefix in ("91", "92", "93"):
+        return {"91": CompanyKind.ENTERPRISE, "92": CompanyKind.INDIVIDUAL_BUSINESS,
+                "93": CompanyKind.FARMER_COOPERATIVE}[prefix]
+    if prefix[:1] == "N":  # N1 group, N2 village, N3 township collectives, N9 other agricultural
         return CompanyKind.VILLAGE_COLLECTIVE
-    if code.startswith("1"):  # 11 government bodies, 12 public institutions (schools, hospitals)
+    if prefix[:1] == "1" or prefix == "A1":  # 11 organs, 12 public institutions (schools, hospitals), 13, 19
         return CompanyKind.GOVERNMENT_AGENCY
-    return CompanyKind.ENTERPRISE
+    if prefix[:1] == "5":  # 51 social groups, 52 private non-enterprise units, 53 foundations
+        return CompanyKind.SOCIAL_ORGANISATION
+    return CompanyKind.OTHER_ORGANISATION
 
 
 @dataclass
@@ -234,8 +238,8 @@ def request_to_join(company_id: int, *, user: User | None = None, person: NewPer
     db.session.flush()
     record("membership.requested", "membership", membership.id, actor_user_id=user.id, actor_company_id=company.id,
            after={"user_id": user.id, "company_id": company.id, "status": "pending"})
-    notify_company(company.id, "membership.requested", _("%(name)s asks to join your company", name=user.name),
-                   _("Approve or decline the request on your company page."), public_url("accounts.company"),
+    notify_company(company.id, "membership.requested", _l("%(name)s asks to join your company", name=user.name),
+                   _l("Approve or decline the request on your company page."), public_url("accounts.company"),
                    roles=(CompanyRole.OWNER,))
     return membership
 

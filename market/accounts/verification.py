@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -144,8 +144,8 @@ def approve(operator: User, request_id: int) -> VerificationRequest:
     db.session.flush()
     record("company.verified", "company", company.id, actor_user_id=operator.id, before=before,
            after=company.snapshot())
-    notify_company(company.id, "verification.approved", _("Your company is verified"),
-                   _("The platform checked your business licence. You can now publish listings and receive "
+    notify_company(company.id, "verification.approved", _l("Your company is verified"),
+                   _l("The platform checked your business licence. You can now publish listings and receive "
                      "payments."), _company_url(), roles=(CompanyRole.OWNER,))
     return request_
 
@@ -162,8 +162,8 @@ def reject(operator: User, request_id: int, reason: str) -> VerificationRequest:
     VERIFICATION.move(request_, VerificationRequest.REJECTED, actor_user_id=operator.id,
                       action="verification.rejected", note=reason, decided_by=operator.id, decided_at=utcnow(),
                       reason=reason)
-    notify_company(request_.company_id, "verification.rejected", _("Your business licence was not accepted"),
-                   _("Reason: %(reason)s\nPlease upload a new file on your company page.", reason=reason),
+    notify_company(request_.company_id, "verification.rejected", _l("Your business licence was not accepted"),
+                   _l("Reason: %(reason)s\nPlease upload a new file on your company page.", reason=reason),
                    _company_url(), roles=(CompanyRole.OWNER,))
     return request_
 

@@ -24,6 +24,16 @@ from market.extensions import db
 
 ANYONE = "*"
 _REGISTRY: dict[str, Lifecycle] = {}
+# called after every move, in its transaction: (lifecycle, obj, from, to). Higher layers subscribe
+# (credit recomputes scores when an order moves) without the kernel knowing them.
+_LISTENERS: list[Callable[[Lifecycle, Any, str, str], None]] = []
+
+
+def on_move(callback: Callable[[Lifecycle, Any, str, str], None]) -> Callable[[Lifecycle, Any, str, str], None]:
+    """Register ``callback`` for every move of every lifecycle (it filters by ``lifecycle.name``)."""
+    if callback not in _LISTENERS:
+        _LISTENERS.append(callback)
+    return callback
 
 
 class StaleState(Conflict):
@@ -111,6 +121,8 @@ class Lifecycle:
             audit.record(action or f"{self.name}.{to}", self.name, getattr(obj, pk.key),
                          actor_company_id=actor_company_id, actor_user_id=actor_user_id,
                          before=before, after=after, note=note)
+        for listener in _LISTENERS:
+            listener(self, obj, current, to)
         return current
 
 

@@ -10,6 +10,7 @@ from market.core.timeutil import to_local
 from market.credit.report import GRADES
 
 WIDTH, HEIGHT = 640, 220
+NARROW = 340  # a phone's width in CSS pixels, so the 11 px labels stay 11 px there
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
 
 
@@ -18,10 +19,17 @@ def _y(score: float) -> float:
 
 
 def history_svg(points: list[tuple[datetime, int | None]], *, label: str) -> Markup:
+    """Two ``<svg>`` charts of the same history, wide and narrow; CSS shows the one that fits the screen
+    (an SVG scales its text with its width: a 640-wide chart on a phone has 5 px labels)."""
+    return _svg(points, label=label, width=WIDTH, css="wide") + _svg(points, label=label, width=NARROW, css="narrow")
+
+
+def _svg(points: list[tuple[datetime, int | None]], *, label: str, width: int, css: str) -> Markup:
     """An ``<svg>`` of scores over time; grade bands as guide lines, unrated days as gaps."""
+    WIDTH = width
     plot_w = WIDTH - LEFT - RIGHT
     n = len(points)
-    parts = [f'<svg class="credit-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" '
+    parts = [f'<svg class="credit-chart {css}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" '
              'xmlns="http://www.w3.org/2000/svg">']
     for grade, floor in GRADES:
         if floor == 0:

@@ -15,12 +15,35 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from market.core.jobs import Job
+from market.core.jobs import Job, enqueue
+from market.core.transitions import Lifecycle, on_move
+from market.extensions import db
 from market.orders.models import Dispute, TradeOrder
 
 RECOMPUTE_JOB = "credit.recompute"
 SCORED_STATES = frozenset({"funded", "delivered", "inspected", "goods_accepted", "settled", "closed", "cancelled",
                            "rejected"})
+
+
+def request_recompute(company_id: int) -> None:
+    """Ask the worker to recompute ``company_id``'s report after this transaction commits.
+
+    Orders and payments call this on events that move a score: funding, delivery, inspection, settlement,
+    cancellation, a dispute's decision, a new rating. A job already queued for the company is reused.
+    """
+    queued = db.session.scalars(select(Job).where(Job.kind == RECOMPUTE_JOB, Job.status == "queued")).all()
+    if any(job.payload.get("company_id") == company_id for job in queued):
+        return
+    enqueue(RECOMPUTE_JOB, company_id=company_id)
+
+
+
+@on_move
+def _order_moved(lifecycle: Lifecycle, obj: Any, _from: str, to: str) -> None:
+    """Order states move through the kernel's conditional UPDATE, which the ORM's history never sees."""
+    if lifecycle.name == "trade_order" and to in SCORED_STATES:
+        for company_id in {obj.buyer_id, obj.seller_id} - {None}:
+            request_recompute(company_id)
 
 
 def _changed_to(obj: Any, attribute: str) -> list[Any]:

@@ -13,6 +13,7 @@ may expire, and is revoked (never deleted) by :func:`revoke_override`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +116,56 @@ def order_limit_fen(company: Company, *, now: datetime | None = None) -> int | N
     settings = gate_settings()
     key = "order_limit_l1_fen" if company.verification_level >= Verification.L1_VERIFIED else "order_limit_l0_fen"
     return int(settings[key])
+
+
+@dataclass(frozen=True)
+class LimitInfo:
+    """What a buyer may order and why: shown on the listing, the cart and the checkout."""
+
+    limit_fen: int | None  # None: no platform limit
+    level: int  # the company's verification level (0, 1, 2)
+    override: bool  # an operator's exception sets the limit
+    # how to raise it: (step, limit after that step or None for "no limit"), in order
+    next_steps: list[tuple[str, int | None]] = field(default_factory=list)
+
+    def allows(self, amount_fen: int) -> bool:
+        return self.limit_fen is None or amount_fen <= self.limit_fen
+
+
+LIMIT_STEPS = {
+    "verify": N_("Get verified: upload your business licence"),
+    "credit": N_("Build a credit record: trade and pay on time to be credit-checked"),
+    "exception": N_("Ask the platform for an exception"),
+}
+
+
+def limit_info(company: Company, *, now: datetime | None = None) -> LimitInfo:
+    """The company's order limit, the reason for it (verification level or an exception) and how to raise it.
+
+    The same rule as :func:`check_order_allowed` (it calls :func:`order_limit_fen`), so what a page promises
+    is what checkout enforces.
+    """
+    limit = order_limit_fen(company, now=now)
+    override = active_override(company.id, "order_limit", now=now) is not None
+    settings = gate_settings()
+    steps: list[tuple[str, int | None]] = []
+    if limit is not None:
+        if company.verification_level < Verification.L1_VERIFIED:
+            steps.append(("verify", int(settings["order_limit_l1_fen"])))
+        if company.verification_level < Verification.L2_CREDIT_CHECKED:
+            steps.append(("credit", None))
+        steps.append(("exception", None))
+    return LimitInfo(limit_fen=limit, level=int(company.verification_level), override=override, next_steps=steps)
+
+
+def gate_refusal(buyer: Company, seller: Company, amount_fen: int) -> str | None:
+    """The message :func:`check_order_allowed` would raise for this order, or None if it may go ahead."""
+    try:
+        check_order_allowed(buyer, seller, amount_fen)
+    except CreditGateRefused as exc:
+        params = {k: v for k, v in exc.detail.items() if isinstance(v, str | int)}
+        return gettext(exc.message, **params) if has_request_context() else exc.message % params
+    return None
 
 
 def check_order_allowed(buyer: Company, seller: Company, amount_fen: int, payment_terms: str | None = None,

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from market.accounts.models import Company
-from market.credit.models import Rating
+from market.credit.ratings import stars_received
 from market.credit.scoring import (
     CompanyHistory,
     DeliveryExperience,
@@ -89,9 +89,7 @@ def collect_history(company: Company, now: datetime) -> CompanyHistory:
         if deviation is not None:
             inspections.append(InspectionResult(int(lot.settlement.get("contract_fen") or 0), deviation))
 
-    stars = tuple(db.session.scalars(
-        select(Rating.stars).where(Rating.ratee_company_id == cid, Rating.created_at <= now).order_by(Rating.id)
-    ))
+    stars = stars_received(cid, now)
     return CompanyHistory(
         verification_level=company.verification_level,
         registered_at=company.created_at,

@@ -17,6 +17,7 @@ from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
 from market.credit.models import Rating
 from market.credit.report import N_
+from market.credit.scoring import average_stars
 from market.extensions import db
 from market.orders.models import TradeOrder
 
@@ -94,7 +95,7 @@ def my_rating(order_id: int, company_id: int) -> Rating | None:
 def submit_rating(order_id: Any, rater_company_id: int | None, data: RatingInput, *,
                   user_id: int | None = None, now: datetime | None = None) -> Rating:
     """Rate the other party of a settled order. A second rating by the same side is a 409."""
-    from market.credit.services import request_recompute
+    from market.credit.events import request_recompute
 
     order = rateable_order(order_id, rater_company_id)
     if my_rating(order.id, rater_company_id) is not None:
@@ -118,7 +119,7 @@ def submit_rating(order_id: Any, rater_company_id: int | None, data: RatingInput
 def edit_rating(order_id: Any, rater_company_id: int | None, data: RatingInput, *,
                 now: datetime | None = None) -> Rating:
     """Change one's own rating of an order within 30 days of giving it."""
-    from market.credit.services import request_recompute
+    from market.credit.events import request_recompute
 
     order = rateable_order(order_id, rater_company_id)
     rating = my_rating(order.id, rater_company_id)
@@ -140,24 +141,35 @@ def editable(rating: Rating, now: datetime | None = None) -> bool:
     return (now or utcnow()) <= rating.created_at + EDIT_WINDOW
 
 
-def ratings_summary(company_id: int) -> dict[str, Any]:
-    """Counts for a profile: total, average, how many of each star, most used tags."""
+def received_filter(company_id: int, as_of: datetime | None = None) -> tuple[Any, ...]:
+    """THE set of ratings that count for a company (as of a moment): the profile summary and the credit
+    score's factor read the same rows, so their counts and averages agree."""
+    return (Rating.ratee_company_id == company_id, Rating.created_at <= (as_of or utcnow()))
+
+
+def stars_received(company_id: int, as_of: datetime | None = None) -> tuple[int, ...]:
+    """The stars of every rating that counts, oldest first (the credit score's input)."""
+    return tuple(db.session.scalars(select(Rating.stars).where(*received_filter(company_id, as_of))
+                                    .order_by(Rating.id)))
+
+
+def ratings_summary(company_id: int, as_of: datetime | None = None) -> dict[str, Any]:
+    """Counts for a profile: total, average, how many of each star, most used tags (as of ``as_of``)."""
     rows = db.session.execute(
-        select(Rating.stars, func.count(Rating.id)).where(Rating.ratee_company_id == company_id)
+        select(Rating.stars, func.count(Rating.id)).where(*received_filter(company_id, as_of))
         .group_by(Rating.stars)
     ).all()
     by_stars = dict.fromkeys(range(5, 0, -1), 0)
     for stars, count in rows:
         by_stars[int(stars)] = int(count)
     count = sum(by_stars.values())
-    total = sum(stars * n for stars, n in by_stars.items())
     tag_counts: dict[str, int] = {}
-    for tags in db.session.scalars(select(Rating.tags).where(Rating.ratee_company_id == company_id)):
+    for tags in db.session.scalars(select(Rating.tags).where(*received_filter(company_id, as_of))):
         for tag in tags or ():
             tag_counts[tag] = tag_counts.get(tag, 0) + 1
     top_tags = sorted(tag_counts.items(), key=lambda item: (-item[1], item[0]))[:6]
-    return {"count": count, "average": round(total / count, 1) if count else None, "by_stars": by_stars,
-            "tags": top_tags}
+    average = average_stars(s for s, n in by_stars.items() for _ in range(n))
+    return {"count": count, "average": average, "by_stars": by_stars, "tags": top_tags}
 
 
 def ratings_received(company_id: int, *, page: int = 1, per_page: int = 20) -> tuple[list[Rating], int]:

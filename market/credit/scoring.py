@@ -39,6 +39,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from market.credit.report import N_, CreditReport, Factor, Note, grade_for
@@ -193,6 +194,14 @@ def history_is_sufficient(history: CompanyHistory) -> tuple[bool, int, int]:
     return (len(settled) >= MIN_SETTLED_ORDERS and counterparties >= MIN_COUNTERPARTIES), len(settled), counterparties
 
 
+def average_stars(stars: Iterable[int]) -> str | None:
+    """The mean to one decimal, halves up ("4.65" → "4.7"), as every page shows it."""
+    stars = list(stars)
+    if not stars:
+        return None
+    return str((Decimal(sum(stars)) / len(stars)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def _fmt(value: Fraction | float) -> str:
     return f"{float(value):.0f}"
 
@@ -241,7 +250,7 @@ def score_factors(history: CompanyHistory, now: datetime) -> list[tuple[Factor, 
     add("ratings", N_("Ratings received"), 20 * (shrunk - 1) / 4, 20,
         N_("%(count)s ratings, average %(average)s stars (counted with 5 neutral ratings until there are many)."),
         N_("Ask your trading partners to rate you after each settled order."),
-        count=len(received), average=f"{sum(received) / len(received):.1f}" if received else "—")
+        count=len(received), average=average_stars(received) or "—")
 
     if pay.index is not None:
         late_pay = 25 * (PROMPT_INDEX - min(pay.index, PROMPT_INDEX)) / 60

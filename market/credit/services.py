@@ -17,8 +17,9 @@ from sqlalchemy import select
 from market.accounts.models import Company, Verification
 from market.core.audit import record
 from market.core.errors import NotFound
-from market.core.jobs import Job, enqueue, every, handler
+from market.core.jobs import enqueue, every, handler
 from market.core.timeutil import utcnow
+from market.credit.events import RECOMPUTE_JOB, request_recompute
 from market.credit.hook import compute_report
 from market.credit.models import CreditSnapshot
 from market.credit.report import CreditReport
@@ -26,19 +27,6 @@ from market.extensions import db
 
 L2_MIN_SCORE = 70
 L2_KEEP_SCORE = 60
-RECOMPUTE_JOB = "credit.recompute"  # also queued by market.credit.events when orders change
-
-
-def request_recompute(company_id: int) -> None:
-    """Ask the worker to recompute ``company_id``'s report after this transaction commits.
-
-    Orders and payments call this on events that move a score: funding, delivery, inspection, settlement,
-    cancellation, a dispute's decision, a new rating. A job already queued for the company is reused.
-    """
-    queued = db.session.scalars(select(Job).where(Job.kind == RECOMPUTE_JOB, Job.status == "queued")).all()
-    if any(job.payload.get("company_id") == company_id for job in queued):
-        return
-    enqueue(RECOMPUTE_JOB, company_id=company_id)
 
 
 @handler(RECOMPUTE_JOB)

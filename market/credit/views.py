@@ -37,7 +37,8 @@ def _report_context(company: Company) -> dict[str, Any]:
         "report": report,
         "history": history,
         "chart": history_svg(history, label=_("Credit score history")) if history else None,
-        "summary": ratings.ratings_summary(company.id),
+        # the ratings the report was computed from: the summary and the factor table count the same rows
+        "summary": ratings.ratings_summary(company.id, as_of=snapshot.computed_at if snapshot else None),
         "tag_labels": ratings.TAGS,
     }
 

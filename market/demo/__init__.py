@@ -13,7 +13,7 @@ from typing import Any
 from market.extensions import db
 
 # module name under market.demo, in dependency order
-LOADERS = ("accounts", "catalog", "trade", "credit")
+LOADERS = ("accounts", "catalog", "trade", "credit", "sellers")
 
 DEMO_PASSWORD = "Jinshang-demo-2026"  # noqa: S105 (printed at start for the demo logins)
 

@@ -94,11 +94,12 @@ def _rate(order: TradeOrder, rater_id: int) -> None:
         on_time = order.funded_at is not None and order.funded_at <= order.payment_due_at
         stars, tags = (5, ["paid_promptly", "good_communication"]) if on_time else (3, ["slow_payment"])
         comment = "付款准时，沟通顺畅。" if on_time else "付款晚了一周左右。"
+    # a day after settlement, but never after now: demo history is never dated in the future
+    rated_at = min(order.settled_at + timedelta(days=1), utcnow())
     db.session.add(Rating(order_id=order.id, rater_company_id=rater_id,
                           ratee_company_id=order.seller_id if as_buyer else order.buyer_id,
                           rater_role="buyer" if as_buyer else "seller", stars=stars, tags=tags, comment=comment,
-                          created_at=order.settled_at + timedelta(days=1),
-                          updated_at=order.settled_at + timedelta(days=1)))
+                          created_at=rated_at, updated_at=rated_at))
 
 
 def load(ctx: dict[str, Any], echo: Callable[[str], Any]) -> None:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from market.core.money import format_fen
 from market.core.timeutil import utcnow
 from market.extensions import db
 from market.orders import contracts, disputes, inspection, services
@@ -160,5 +161,5 @@ def load(ctx: dict[str, Any], echo: Callable[[str], Any]) -> None:
     ctx["orders"] = orders
     ctx["rfqs"] = [rfq]
     settled = orders["coal_agency_settled"]
-    echo(f"      {len(orders)} orders (coal example {settled.number}: {settled.total_fen} fen → released "
-         f"{settled.settled_fen} fen), 1 open RFQ with 2 sealed quotes")
+    echo(f"      {len(orders)} orders (coal example {settled.number}: {format_fen(settled.total_fen)} → released "
+         f"{format_fen(settled.settled_fen)}), 1 open RFQ with 2 sealed quotes")

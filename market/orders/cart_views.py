@@ -17,14 +17,16 @@ from market.core.errors import ValidationFailed
 from market.core.http import commit
 from market.core.money import round_half_up
 from market.core.validation import parse
+from market.credit import gates
 from market.extensions import db
 from market.orders import contracts, placement
 from market.orders.forms import CartAddForm, delivery_from, parse_quantity
 from market.orders.views import bp
 
 
-def _grouped(items):  # type: ignore[no-untyped-def]
-    """Cart items by seller (each group becomes one order), with tier prices for the quantities."""
+def _grouped(items, buyer: Company):  # type: ignore[no-untyped-def]
+    """Cart items by seller (each group becomes one order), with tier prices for the quantities, and the
+    trust gate's verdict on each group's total (checkout is not offered for an order it would refuse)."""
     groups: OrderedDict[int, dict] = OrderedDict()
     for item in items:
         listing = item.listing
@@ -34,14 +36,17 @@ def _grouped(items):  # type: ignore[no-untyped-def]
         amount = round_half_up(price * item.quantity)
         group["rows"].append({"item": item, "listing": listing, "unit_price_fen": price, "amount_fen": amount})
         group["total"] += amount
+    for group in groups.values():
+        group["refusal"] = gates.gate_refusal(buyer, group["seller"], group["total"])
     return list(groups.values())
 
 
 @bp.get("/cart")
 @require_company()
 def cart():  # type: ignore[no-untyped-def]
-    items = placement.cart_items(acting_company().id)
-    return render_template("orders/cart.html", groups=_grouped(items))
+    company = acting_company()
+    groups = _grouped(placement.cart_items(company.id), company)
+    return render_template("orders/cart.html", groups=groups, blocked=any(g["refusal"] for g in groups))
 
 
 @bp.post("/cart/add")
@@ -102,7 +107,8 @@ def checkout():  # type: ignore[no-untyped-def]
 
 
 def _checkout_page(company, form, errors, token):  # type: ignore[no-untyped-def]
-    items = placement.cart_items(company.id)
-    return render_template("orders/checkout.html", groups=_grouped(items), form=form, errors=errors,
+    groups = _grouped(placement.cart_items(company.id), company)
+    return render_template("orders/checkout.html", groups=groups, blocked=any(g["refusal"] for g in groups),
+                           form=form, errors=errors,
                            form_token=token or secrets.token_urlsafe(16), agencies=contracts.inspection_agencies(),
                            default_address=company.address or "")

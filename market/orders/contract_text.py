@@ -10,12 +10,20 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from catalog.labels import unit_label
 from market.core.money import format_fen
 from market.core.timeutil import to_local
 from market.orders.spec_text import spec_label, spec_text
 
-DELIVERY_TERMS = {"ex_works": "Ex works (buyer collects)", "delivered": "Delivered to the buyer's address",
-                  "fob_station": "Free on rail at the loading station", "cif": "Cost, insurance and freight"}
+
+def N_(message: str) -> str:
+    return message
+
+
+# msgids (translated when shown): the contract content stores the value, the words come from here
+DELIVERY_TERMS = {"ex_works": N_("Ex works (buyer collects)"), "delivered": N_("Delivered to the buyer's address"),
+                  "rail_station": N_("At the rail station"),
+                  "fob_station": N_("Free on rail at the loading station"), "cif": N_("Cost, insurance and freight")}
 
 
 def _date(value: str | None) -> str:
@@ -68,8 +76,8 @@ def sections(content: dict[str, Any]) -> list[dict[str, Any]]:
     goods_table = {
         "head": [_("Goods"), _("Specifications"), _("Quantity"), _("Unit price"), _("Amount")],
         "rows": [[g["title"], spec_text(g["specs"], g.get("category_id")),
-                  f"{Decimal(g['quantity']).normalize():f} {g['unit']}",
-                  format_fen(g["unit_price_fen"], content["currency"]) + f"/{g['unit']}",
+                  f"{Decimal(g['quantity']).normalize():f} {unit_label(g['unit'])}",
+                  format_fen(g["unit_price_fen"], content["currency"]) + f"/{unit_label(g['unit'])}",
                   format_fen(g["amount_fen"], content["currency"])] for g in content["goods"]],
     }
     delivery = content["delivery"]
@@ -79,7 +87,9 @@ def sections(content: dict[str, Any]) -> list[dict[str, Any]]:
                                            *_party_rows(content["seller"])]},
         {"title": _("2. Goods, specifications and price"), "table": goods_table,
          "rows": [(_("Total"), format_fen(content["total_fen"], content["currency"])),
-                  (_("Buyer's PO number"), content.get("buyer_po_number") or "—")]},
+                  (_("Buyer's PO number"), content.get("buyer_po_number") or "—"),
+                  *([(_("Seller's terms (from the accepted quote)"), content["seller_terms"])]
+                    if content.get("seller_terms") else [])]},
         {"title": _("3. Quantity tolerance"),
          "rows": [(_("Tolerance"), _("±%(pct)s %% of the ordered quantity; deliveries beyond it are not paid for.",
                                      pct=content["quantity_tolerance_pct"]))]},
@@ -91,7 +101,7 @@ def sections(content: dict[str, Any]) -> list[dict[str, Any]]:
                   (_("Place"), delivery["address"]),
                   (_("Window"), f"{_date(delivery['window_start'])} – {_date(delivery['window_end'])}")]},
         {"title": _("6. Inspection"),
-         "rows": [(_("Method"), content["inspection"]["method"]),
+         "rows": [(_("Method"), _(content["inspection"]["method"])),
                   (_("Agency"), f"{agency['name_zh']} ({agency['uscc']})" if agency else
                    _("None named: buyer or seller files the report; the other may dispute it."))]},
         {"title": _("7. Payment"),

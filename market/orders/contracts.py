@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.accounts.models import Company, CompanyKind
@@ -26,15 +27,22 @@ from market.orders import escrow_link
 from market.orders.lifecycle import BUYER, SELLER, SYSTEM, announce, party_of, transition
 from market.orders.models import Contract, TradeOrder
 
+
+def N_(message: str) -> str:
+    return message
+
+
 CONTRACT = Lifecycle("contract", Contract, {("draft", "signed"): {ANYONE}, ("draft", "superseded"): {ANYONE},
                                             ("signed", "superseded"): {ANYONE}})
 
 AMENDABLE_STATES = ("accepted", "contract_signed", "awaiting_payment", "funded", "in_delivery")
+# msgids: the contract content stores the English text (hashed); contract_text translates it when shown
 INSPECTION_METHODS = {
-    "coal": "GB/T 475 / GB/T 19494 sampling; GB/T 213 (Qnet,ar), GB/T 214 (St,d), GB/T 212 (Ad, Mt)",
-    "metallurgy": "Weighing on a certified scale; mill certificate per the product standard",
-    "agriculture": "GB/T 5491 sampling; GB 5009.3 moisture; grading per the product standard",
+    "coal": N_("GB/T 475 / GB/T 19494 sampling; GB/T 213 (Qnet,ar), GB/T 214 (St,d), GB/T 212 (Ad, Mt)"),
+    "metallurgy": N_("Weighing on a certified scale; mill certificate per the product standard"),
+    "agriculture": N_("GB/T 5491 sampling; GB 5009.3 moisture; grading per the product standard"),
 }
+NO_AGENCY_METHOD = N_("Inspection on arrival by the buyer")
 
 
 def canonical_json(content: dict[str, Any]) -> str:
@@ -71,10 +79,11 @@ def build_content(order: TradeOrder, version: int) -> dict[str, Any]:
         "delivery": {"terms": order.delivery_terms, "address": order.delivery_address,
                      "window_start": _iso(order.delivery_window_start),
                      "window_end": _iso(order.delivery_window_end)},
-        "inspection": {"method": INSPECTION_METHODS.get(order.industry or "", "Inspection on arrival by the buyer"),
+        "inspection": {"method": INSPECTION_METHODS.get(order.industry or "", NO_AGENCY_METHOD),
                        "agency": _party(agency) if agency else None},
         "payment": {"method": "escrow", "due_days": 3},
         "dispute_resolution": "platform_then_court",
+        **({"seller_terms": order.seller_terms} if order.seller_terms else {}),
     }
 
 
@@ -137,7 +146,8 @@ def confirm(order: TradeOrder, company_id: int, user_id: int | None, seen_sha256
     record("contract.confirm", "contract", contract.id, actor_company_id=company_id,
            after={"party": party, "sha256": contract.content_sha256, "version": contract.version})
     if not contract.fully_signed:
-        announce(order, "contract_confirmed", note=f"v{contract.version}", to=(SELLER if party == BUYER else BUYER,))
+        announce(order, "contract_confirmed", note=_l("Version %(n)s", n=contract.version),
+                 to=(SELLER if party == BUYER else BUYER,))
         db.session.flush()
         return contract
     CONTRACT.move(contract, "signed", actor_company_id=company_id)
@@ -150,7 +160,7 @@ def confirm(order: TradeOrder, company_id: int, user_id: int | None, seen_sha256
         escrow_link.open_for(order)
         transition(order, "awaiting_payment", party=SYSTEM, actor_company_id=None, url=escrow_link.pay_url(order))
     else:
-        announce(order, "contract_amended", note=f"v{contract.version}", to=(BUYER, SELLER))
+        announce(order, "contract_amended", note=_l("Version %(n)s", n=contract.version), to=(BUYER, SELLER))
     db.session.flush()
     return contract
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -259,6 +260,7 @@ def _decide(dispute: Dispute, *, party: str, user_id: int | None, payee_fen: int
                note=decision[:300])
     enqueue("orders.close", delay=timedelta(days=current_app.config.get("ORDER_CLOSE_DAYS", 7)), order_id=order.id)
     for company_id in (order.buyer_id, order.seller_id):
-        notify_company(company_id, "dispute.resolved", f"{order.number}", decision[:500])
+        notify_company(company_id, "dispute.resolved", _l("Order %(number)s: the dispute is decided",
+                                                          number=order.number), decision[:500])
     db.session.flush()
     return dispute

@@ -6,6 +6,7 @@ Above :mod:`market.orders.services` in the import graph, so the receivers may fo
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.core.timeutil import utcnow
@@ -27,7 +28,8 @@ def _order_for(escrow: Escrow) -> TradeOrder | None:
 def _on_funded(escrow: Escrow, **_kwargs: object) -> None:
     order = _order_for(escrow)
     if order is not None and order.state == "awaiting_payment":
-        transition(order, "funded", party=SYSTEM, actor_company_id=None, note=escrow.provider)
+        transition(order, "funded", party=SYSTEM, actor_company_id=None, note=escrow.provider,
+                   body=_l("The escrow is paid in full."))
 
 
 def _on_released(escrow: Escrow, amount_fen: int = 0, milestone_ref: str = "", **_kwargs: object) -> None:

@@ -167,11 +167,12 @@ def allowed_targets(order: TradeOrder, party: str | None) -> list[str]:
 
 
 def transition(order: TradeOrder, to_state: str, *, party: str, actor_company_id: int | None,
-               note: str | None = None, url: str | None = None, **fields: Any) -> None:
+               note: str | None = None, url: str | None = None, body: object = None, **fields: Any) -> None:
     """Move ``order`` to ``to_state`` as ``party`` through the kernel (409 if another request moved it
     first); then stamp the time, audit and notify in this transaction.
 
-    ``fields`` are extra columns set with the move (e.g. ``cancel_reason``).
+    ``fields`` are extra columns set with the move (e.g. ``cancel_reason``). ``note`` goes to the audit
+    log and, unless ``body`` (a lazy message, read in each recipient's language) is given, to the parties.
     """
     stamp = _STAMPS.get(to_state)
     if stamp and getattr(order, stamp) is None:
@@ -180,16 +181,16 @@ def transition(order: TradeOrder, to_state: str, *, party: str, actor_company_id
         fields["cancelled_by_company_id"] = actor_company_id
     ORDER.move(order, to_state, party=party, actor_company_id=actor_company_id, note=note,
                action=f"order.{to_state}", **fields)
-    announce(order, to_state, note=note, url=url)
+    announce(order, to_state, note=body if body is not None else note, url=url)
 
 
-def announce(order: TradeOrder, event: str, *, note: str | None = None, url: str | None = None,
+def announce(order: TradeOrder, event: str, *, note: object = None, url: str | None = None,
              to: tuple[str, ...] | None = None) -> None:
     """Tell the parties about ``event`` (a state or another event name) by in-app notice and email."""
     # Lazy: notify_company renders it in each recipient's language.
     subject = _l("Order %(number)s: %(event)s", number=order.number or order.id,
                  event=STATE_LABELS[event] if event in STATE_LABELS else EVENT_LABELS.get(event, event))
-    body = note or ""
+    body = note if note is not None else ""
     for party in to if to is not None else _NOTIFY.get(event, (BUYER, SELLER)):
         company_id = order.buyer_id if party == BUYER else order.seller_id
         notify_company(company_id, f"order.{event}", subject, body, url or _order_url(order))

@@ -74,6 +74,7 @@ class TradeOrder(db.Model):
     delivery_terms: Mapped[str] = mapped_column(String(16), nullable=False, default="delivered")
     inspection_agency_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
+    seller_terms: Mapped[str | None] = mapped_column(Text)  # the winning quote's terms (RFQ orders)
     shipping_complete: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     stock_reserved: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 

@@ -22,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from catalog import stock
+from catalog.labels import unit_label
 from catalog.models import Listing, ListingStatus
 from market.accounts.models import Company, CompanyKind, Verification
 from market.core.audit import record
 from market.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from market.core.jobs import enqueue
-from market.core.money import round_half_up
+from market.core.money import format_fen, round_half_up
 from market.core.timeutil import to_local, utcnow
 from market.core.validation import Quantity, parse_value
 from market.credit import gates
@@ -116,7 +117,7 @@ def validate_delivery(delivery: Delivery) -> None:
 def create_order(buyer: Company, seller: Company, lines: list[LineSpec], delivery: Delivery, *,
                  user_id: int | None, placement: OrderPlacement | None = None, quote_id: int | None = None,
                  industry: str | None = None, tolerance_pct: Decimal | None = None,
-                 delivery_terms: str = "delivered") -> TradeOrder:
+                 delivery_terms: str = "delivered", seller_terms: str | None = None) -> TradeOrder:
     """Create one order (state ``placed``); reserves listing stock; gates, audits and notifies."""
     if not lines:
         raise ValidationFailed("An order needs at least one line.")
@@ -130,7 +131,7 @@ def create_order(buyer: Company, seller: Company, lines: list[LineSpec], deliver
         buyer_po_number=(delivery.po_number or "").strip() or None, delivery_address=delivery.address.strip(),
         delivery_window_start=delivery.window_start, delivery_window_end=delivery.window_end,
         note=delivery.note, inspection_agency_id=delivery.inspection_agency_id, delivery_terms=delivery_terms,
-        placed_at=utcnow(),
+        seller_terms=seller_terms, placed_at=utcnow(),
     )
     db.session.add(order)
     for spec in lines:
@@ -254,6 +255,7 @@ def add_to_cart(buyer: Company, listing_id: int, quantity: Decimal) -> CartItem:
                                                      CartItem.listing_id == listing_id)).first()
     total = quantity + (item.quantity if item else 0)
     _check_quantity(listing, total)
+    _check_limit(buyer, listing, total)
     if item is None:
         item = CartItem(buyer_id=buyer.id, listing_id=listing_id, quantity=total)
         db.session.add(item)
@@ -268,6 +270,7 @@ def update_cart_item(buyer_id: int, item_id: int, quantity: Decimal) -> CartItem
 
     item = get_owned(CartItem, item_id, buyer_id, "buyer_id")
     _check_quantity(item.listing, quantity)
+    _check_limit(db.session.get(Company, buyer_id), item.listing, quantity)
     item.quantity = quantity
     db.session.flush()
     return item
@@ -316,12 +319,23 @@ def _replay(buyer_id: int, key: str) -> PlacedOrders | None:
     return replay
 
 
+def _check_limit(buyer: Company, listing: Listing, quantity: Decimal) -> None:
+    """Refuse a cart line the buyer could never check out: its amount alone is above the buyer's order limit
+    (the same rule :func:`market.credit.gates.check_order_allowed` applies at checkout)."""
+    limit = gates.order_limit_fen(buyer)
+    amount = round_half_up(Decimal(listing.unit_price_for(quantity)) * quantity)
+    if limit is not None and amount > limit:
+        raise ValidationFailed("This quantity costs %(amount)s, above your company's order limit of %(limit)s.",
+                               field_errors={"quantity": "Above your company's order limit."},
+                               amount=format_fen(amount), limit=format_fen(limit))
+
+
 def _check_quantity(listing: Listing, quantity: Decimal) -> None:
     if quantity < listing.min_order_quantity:
         raise ValidationFailed("Below the minimum order quantity of %(moq)s %(unit)s.",
                                field_errors={"quantity": "Below the minimum order quantity."},
-                               moq=f"{listing.min_order_quantity.normalize():f}", unit=listing.unit)
+                               moq=f"{listing.min_order_quantity.normalize():f}", unit=unit_label(listing.unit))
     if quantity > listing.available_quantity:
         raise ValidationFailed("Only %(available)s %(unit)s available.",
                                field_errors={"quantity": "More than the available stock."},
-                               available=f"{listing.available_quantity.normalize():f}", unit=listing.unit)
+                               available=f"{listing.available_quantity.normalize():f}", unit=unit_label(listing.unit))

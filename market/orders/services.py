@@ -12,13 +12,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from catalog import stock
+from catalog.labels import UNIT_LABELS
 from market.core.audit import record
 from market.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from market.core.jobs import enqueue, every, handler
+from market.core.notify import msgid
 from market.core.tenancy import get_owned
 from market.core.timeutil import utcnow
 from market.core.transitions import StaleState
@@ -44,6 +47,20 @@ HUNDRED = Decimal(100)
 def get_order(company_id: int | None, order_id: object) -> TradeOrder:
     """An order the company is a party to (buyer, seller or named inspection agency); otherwise 404."""
     return get_owned(TradeOrder, order_id, company_id, "buyer_id", "seller_id", "inspection_agency_id")
+
+
+def tab_counts(company_id: int) -> dict[str, int]:
+    """How many orders the company has on each side (buying, selling, inspection jobs)."""
+    counts = {}
+    for tab, column in (("buying", TradeOrder.buyer_id), ("selling", TradeOrder.seller_id),
+                        ("agency", TradeOrder.inspection_agency_id)):
+        counts[tab] = db.session.scalar(select(func.count(TradeOrder.id)).where(column == company_id)) or 0
+    return counts
+
+
+def default_tab(counts: dict[str, int]) -> str:
+    """The side a company lands on when it opens /orders: where it has activity (a seller sees its sales)."""
+    return max(("buying", "selling", "agency"), key=lambda tab: (counts.get(tab, 0), tab == "buying"))
 
 
 def list_orders(company_id: int, *, tab: str, state: str = "", query: str = "", page: int = 1,
@@ -84,7 +101,7 @@ def reject_order(order: TradeOrder, company_id: int, reason: str) -> None:
 
 
 def cancel_order(order: TradeOrder, company_id: int | None, reason: str, *, party: str | None = None,
-                 seen_state: str | None = None) -> None:
+                 seen_state: str | None = None, body: object = None) -> None:
     """Cancel by a party (rules in the transition table), by an operator, or by the system (expiry).
 
     Gives the stock back and closes the escrow (refunding anything paid in). ``seen_state`` is the state
@@ -97,7 +114,8 @@ def cancel_order(order: TradeOrder, company_id: int | None, reason: str, *, part
     reason = _reason(reason)
     party = party or party_of(order, company_id)
     holds = order.state in HOLDS_STOCK
-    transition(order, "cancelled", party=party, actor_company_id=company_id, note=reason, cancel_reason=reason)
+    transition(order, "cancelled", party=party, actor_company_id=company_id, note=reason, cancel_reason=reason,
+               body=body)
     if holds:
         _release_stock(order)
     escrow_link.cancel_for(order, reason)
@@ -161,13 +179,15 @@ def ship_lot(order: TradeOrder, company_id: int, *, line_id: int, quantity: Deci
     db.session.add(lot)
     db.session.flush()
     if order.state == "funded":
-        transition(order, "in_delivery", party=SELLER, actor_company_id=company_id, note=f"lot {seq}")
+        transition(order, "in_delivery", party=SELLER, actor_company_id=company_id, note=f"lot {seq}",
+                   body=_l("Lot %(n)s shipped", n=seq))
     if final:
         order.shipping_complete = True
     record("lot.shipped", "delivery_lot", lot.id, actor_company_id=company_id,
            after={"order": order.number, "seq": seq, "quantity": str(quantity), "final": final})
     if order.state != "in_delivery" or seq > 1:
-        announce(order, "lot_shipped", note=f"{lot.reference}: {quantity} {line.unit}", to=(BUYER,))
+        announce(order, "lot_shipped", note=_l("%(lot)s: %(quantity)s %(unit)s", lot=lot.reference, quantity=quantity,
+                                                unit=UNIT_LABELS.get(line.unit, line.unit)), to=(BUYER,))
     db.session.flush()
     return lot
 
@@ -242,14 +262,15 @@ def expire_order(order_id: int, state: str) -> None:
     now = utcnow()
     config = current_app.config
     if state == "placed" and order.placed_at + timedelta(hours=config.get("ORDER_ACCEPT_HOURS", 48)) <= now:
-        reason = "Expired: the seller did not accept in time."
+        message = _l("Expired: the seller did not accept in time.")
     elif state == "accepted" and order.accepted_at + timedelta(days=config.get("ORDER_SIGN_DAYS", 7)) <= now:
-        reason = "Expired: the contract was not signed in time."
+        message = _l("Expired: the contract was not signed in time.")
     elif state == "awaiting_payment" and order.payment_due_at and order.payment_due_at <= now:
-        reason = "Expired: payment did not arrive by the due date."
+        message = _l("Expired: payment did not arrive by the due date.")
     else:
         return
-    cancel_order(order, None, reason, party=SYSTEM)
+    # the record keeps the English words; the parties read the message in their own language
+    cancel_order(order, None, msgid(message), party=SYSTEM, body=message)
 
 
 @handler("orders.close")

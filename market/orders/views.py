@@ -47,14 +47,18 @@ def _back(order: TradeOrder, message: str) -> Response:
 @bp.get("/orders")
 @require_company()
 def index():  # type: ignore[no-untyped-def]
-    tab = request.args.get("tab", "buying")
+    counts = services.tab_counts(acting_company().id)
+    tab = request.args.get("tab") or services.default_tab(counts)
+    if tab not in counts:
+        tab = "buying"
     state = request.args.get("state", "")
     query = request.args.get("q", "").strip()
     page = parse_value(Page, request.args.get("page", "1"), "page")
     orders, total = services.list_orders(acting_company().id, tab=tab, state=state, query=query, page=page,
                                          per_page=PER_PAGE)
     return render_template("orders/index.html", orders=orders, tab=tab, state=state, q=query, page=page,
-                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), total=total, states=STATES)
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), total=total, states=STATES,
+                           counts=counts)
 
 
 @bp.get("/orders/<int:order_id>")

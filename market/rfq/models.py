@@ -90,6 +90,7 @@ class Quote(db.Model):
     rfq_id: Mapped[int] = mapped_column(ForeignKey("rfq.id"), nullable=False, index=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("company.id"), nullable=False, index=True)
     submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    goods: Mapped[str | None] = mapped_column(String(200))  # what the seller offers, in its words
     unit_price_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
     quantity: Mapped[Decimal] = mapped_column(QUANTITY, nullable=False)
     specs: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -92,8 +93,9 @@ def post_rfq(buyer: Company, user_id: int | None, data: RfqInput) -> Rfq:
     record("rfq.post", "rfq", rfq.id, actor_company_id=buyer.id,
            after={"title": rfq.title, "visibility": rfq.visibility, "invited": [s.id for s in invited]})
     for seller in invited:
-        notify_company(seller.id, "rfq.invited", f"RFQ: {rfq.title}", rfq.delivery_place, _rfq_url(rfq),
-                       roles=("sales",))
+        notify_company(seller.id, "rfq.invited", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("You are invited to quote. Delivery to %(place)s.", place=rfq.delivery_place),
+                       _rfq_url(rfq), roles=("sales",))
     enqueue("rfq.open", delay=data.deadline - now, rfq_id=rfq.id)
     return rfq
 
@@ -188,7 +190,7 @@ def visible_rfqs(company: Company, *, mine: bool, page: int, per_page: int = 20)
 
 
 def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_fen: int, quantity: Decimal,
-                 specs: dict[str, Any], valid_until: datetime, terms: str | None) -> Quote:
+                 specs: dict[str, Any], valid_until: datetime, terms: str | None, goods: str | None = None) -> Quote:
     """Submit or revise the seller's sealed quote, until the deadline."""
     refresh_status(lock(rfq))  # serialise with closing and awarding: no quote lands after the opening
     if not may_quote(rfq, seller):
@@ -202,6 +204,8 @@ def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_f
         errors["quantity"] = "Between zero and the requested quantity."
     if valid_until < rfq.deadline:
         errors["valid_until"] = "The quote must stay valid at least until the deadline."
+    if goods is not None and len(goods.strip()) > 200:
+        errors["goods"] = "At most 200 characters."
     offered = validate_specs(rfq.category.spec_schema, specs)
     if errors:
         raise ValidationFailed("Please check the quote.", field_errors=errors)
@@ -217,6 +221,7 @@ def submit_quote(rfq: Rfq, seller: Company, user_id: int | None, *, unit_price_f
         quote.revised_at = now
     quote.submitted_by_user_id, quote.unit_price_fen, quote.quantity = user_id, unit_price_fen, quantity
     quote.specs, quote.valid_until, quote.terms = offered, valid_until, (terms or "").strip() or None
+    quote.goods = (goods or "").strip() or None
     if quote.status == "withdrawn":
         QUOTE.move(quote, "submitted", party=SELLER, audit_row=False)
     db.session.flush()
@@ -304,8 +309,10 @@ def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object
         raise InvalidTransition("This quote can no longer be accepted.")
     if quote.valid_until < utcnow():
         raise Conflict("This quote has expired.")
-    line = LineSpec(title=rfq.title, quantity=quote.quantity, unit_price_fen=quote.unit_price_fen, unit=rfq.unit,
-                    specs=quote.specs, category_id=rfq.category_id, price_rule=rfq.price_rule)
+    # The quote is the seller's binding offer: its goods, specs, price and terms make the order and contract;
+    # the RFQ only supplies what the quote does not state (unit, place, window).
+    line = LineSpec(title=goods_name(rfq, quote), quantity=quote.quantity, unit_price_fen=quote.unit_price_fen,
+                    unit=rfq.unit, specs=quote.specs, category_id=rfq.category_id, price_rule=award_rule(rfq, quote))
     delivery = Delivery(address=rfq.delivery_place, window_start=rfq.delivery_window_start,
                         window_end=rfq.delivery_window_end)
     # the RFQ moves first: of an award and a cancel (or two awards) sent together, one wins
@@ -313,18 +320,39 @@ def accept_quote(rfq: Rfq, buyer: Company, user_id: int | None, quote_id: object
              note=f"quote {quote.id}", awarded_quote_id=quote.id)
     QUOTE.move(quote, "accepted", party=BUYER, actor_company_id=buyer.id)
     order = create_order(buyer, quote.seller, [line], delivery, user_id=user_id, quote_id=quote.id,
-                         industry=rfq.category.industry)
+                         industry=rfq.category.industry, seller_terms=quote.terms)
     # the quote was the seller's binding offer: the order starts accepted, with its contract drafted
-    transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}")
+    transition(order, "accepted", party=SELLER, actor_company_id=quote.seller_id, note=f"RFQ {rfq.id}",
+               body=_l("Awarded from the request for quotation %(title)s.", title=rfq.title))
     draft_first_version(order, proposed_by=buyer.id)
     rfq.order_id = order.id
     for other in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.id != quote.id,
                                                         Quote.status == "submitted")):
         QUOTE.move(other, "declined", party=BUYER, audit_row=False)
-        notify_company(other.seller_id, "rfq.declined", f"RFQ: {rfq.title}",
-                       "Another quote was chosen. Thank you for quoting.", _rfq_url(rfq), roles=("sales",))
+        notify_company(other.seller_id, "rfq.declined", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("Another quote was chosen. Thank you for quoting."), _rfq_url(rfq), roles=("sales",))
     db.session.flush()
     return order
+
+
+def goods_name(rfq: Rfq, quote: Quote) -> str:
+    """The goods as the seller named them, else the category and the quoted key specs ("动力煤 5550 kcal/kg")."""
+    if quote.goods:
+        return quote.goods
+    category = rfq.category
+    parts = [category.name_zh]
+    for attribute in category.spec_schema[:2]:
+        value = quote.specs.get(attribute["key"])
+        if value is not None and attribute.get("type") in ("number", "year", None):
+            parts.append(f"{value} {attribute.get('unit') or ''}".strip())
+    return " ".join(str(p) for p in parts)[:200]
+
+
+def award_rule(rfq: Rfq, quote: Quote) -> dict[str, Any]:
+    """The settlement rule of an award: based on the quality the winning quote promised (its Qnet,ar, St,d,
+    moisture ...), not on the buyer's minimums; the RFQ's own rule only when the quote states none."""
+    rule = default_rule(rfq.category.industry, quote.specs or {})
+    return rule if rule.get("kind") != "plain" or not rfq.price_rule else rfq.price_rule
 
 
 def cancel_rfq(rfq: Rfq, buyer: Company, reason: str) -> Rfq:
@@ -336,7 +364,9 @@ def cancel_rfq(rfq: Rfq, buyer: Company, reason: str) -> Rfq:
     RFQ.move(rfq, "cancelled", party=BUYER, actor_company_id=buyer.id, action="rfq.cancel", note=reason[:300])
     for quote in db.session.scalars(select(Quote).where(Quote.rfq_id == rfq.id, Quote.status == "submitted")):
         QUOTE.move(quote, "declined", party=BUYER, audit_row=False)
-        notify_company(quote.seller_id, "rfq.cancelled", f"RFQ: {rfq.title}", reason[:300], None, roles=("sales",))
+        notify_company(quote.seller_id, "rfq.cancelled",
+                       _l("Request for quotation cancelled: %(title)s", title=rfq.title),
+                       _l("Reason: %(reason)s", reason=reason[:300]), None, roles=("sales",))
     db.session.flush()
     return rfq
 
@@ -349,5 +379,5 @@ def open_at_deadline(rfq_id: int) -> None:
         return
     refresh_status(rfq)
     if rfq.status == "closed":
-        notify_company(rfq.buyer_id, "rfq.opened", f"RFQ: {rfq.title}", "The quotes are open for comparison.",
-                       _rfq_url(rfq), roles=("purchasing",))
+        notify_company(rfq.buyer_id, "rfq.opened", _l("Request for quotation: %(title)s", title=rfq.title),
+                       _l("The quotes are open for comparison."), _rfq_url(rfq), roles=("purchasing",))

@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from catalog.models import Category
+from catalog.specs import attribute_label
 from market.accounts.context import acting_company, require_company
 from market.core.errors import ValidationFailed
 from market.core.http import commit, translate
 from market.core.timeutil import SHANGHAI, utcnow
 from market.core.validation import Page, parse, parse_value, yuan_fen
+from market.credit.report import N_
 from market.extensions import db
 from market.orders.forms import to_moment
 from market.rfq import services
@@ -102,13 +105,36 @@ def quote(rfq_id: int):  # type: ignore[no-untyped-def]
     rfq = services.get_rfq(company, rfq_id)
     form = request.form
     specs = {a["key"]: form.get(f"specs.{a['key']}", "") for a in rfq.category.spec_schema}
-    data = parse(QuoteForm, form)
-    services.submit_quote(rfq, company, current_user.id, unit_price_fen=yuan_fen(data.unit_price),
-                          quantity=data.quantity, specs={k: v for k, v in specs.items() if str(v).strip()},
-                          valid_until=to_moment(data.valid_until, end_of_day=True), terms=data.terms or None)
+    try:
+        data = parse(QuoteForm, form)
+        services.submit_quote(rfq, company, current_user.id, unit_price_fen=yuan_fen(data.unit_price),
+                              quantity=data.quantity, specs={k: v for k, v in specs.items() if str(v).strip()},
+                              valid_until=to_moment(data.valid_until, end_of_day=True), terms=data.terms or None,
+                              goods=form.get("goods"))
+    except ValidationFailed as exc:
+        if request.accept_mimetypes.best == "application/json":
+            raise
+        db.session.rollback()
+        # name each field in the reader's language; nothing was saved
+        for field, message in (exc.field_errors or {"": exc.message}).items():
+            label = _(QUOTE_FIELDS[field]) if field in QUOTE_FIELDS else _spec_label(rfq, field)
+            flash(f"{label}: {translate(message)}" if label else translate(message), "error")
+        return redirect(url_for("rfq.detail", rfq_id=rfq.id) + "#quote-form")
     commit()
     flash(_("Your quote is submitted and sealed until the deadline."), "success")
     return redirect(url_for("rfq.detail", rfq_id=rfq.id))
+
+
+QUOTE_FIELDS = {"unit_price": N_("Unit price"), "quantity": N_("Quantity"), "valid_until": N_("Valid until"),
+                "goods": N_("Goods offered (optional)"), "terms": N_("Terms")}
+
+
+def _spec_label(rfq, field: str) -> str:  # type: ignore[no-untyped-def]
+    key = field.removeprefix("specs.")
+    for attribute in rfq.category.spec_schema:
+        if attribute["key"] == key:
+            return attribute_label(attribute, str(get_locale()))
+    return ""
 
 
 @bp.post("/<int:rfq_id>/withdraw")

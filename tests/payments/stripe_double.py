@@ -24,10 +24,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-# ../shared/ref next to the checkout (a git worktree may sit one level deeper: look upwards)
-FIXTURES = next((p / "shared" / "ref" / "stripe" / "fixtures3.json" for p in Path(__file__).resolve().parents
-                 if (p / "shared" / "ref" / "stripe" / "fixtures3.json").exists()),
-                Path(__file__).resolve().parents[3] / "shared" / "ref" / "stripe" / "fixtures3.json")
+# the resources we use from Stripe's published fixtures (../shared/ref/stripe/fixtures3.json), copied into the
+# repository so that a fresh clone runs the tests (MIT licence alongside)
+FIXTURES = Path(__file__).resolve().parent / "stripe_fixtures3.json"
 _RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 

@@ -113,7 +113,7 @@ def test_award_creates_order_and_contract_and_tells_the_others():
     assert order.state == "accepted"
     assert order.seller_id == alpha.id
     assert order.total_fen == 79_000 * 2000
-    assert order.lines[0].price_rule["base_qnet_ar"] == "5400"
+    assert order.lines[0].price_rule["base_qnet_ar"] == "5500"  # the quote's promised quality, not the RFQ's minimum
     assert contracts.current(order).version == 1
     assert rfq.status == "awarded"
     declined = db.session.scalars(select(Quote).where(Quote.seller_id == beta.id)).one()
