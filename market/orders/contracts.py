@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from market.accounts.models import Company, CompanyKind
@@ -73,7 +74,8 @@ def build_content(order: TradeOrder, version: int) -> dict[str, Any]:
                      "window_end": _iso(order.delivery_window_end)},
         "inspection": {"method": INSPECTION_METHODS.get(order.industry or "", "Inspection on arrival by the buyer"),
                        "agency": _party(agency) if agency else None},
-        "payment": {"method": "escrow", "due_days": 3},
+        "payment": {"method": "escrow", "due_days": 3,
+                    "auto_release_days": int(current_app.config["ESCROW_AUTO_RELEASE_DAYS"])},
         "dispute_resolution": "platform_then_court",
     }
 
