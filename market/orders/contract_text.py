@@ -109,7 +109,11 @@ def sections(content: dict[str, Any]) -> list[dict[str, Any]]:
                                  "signing. Each accepted lot's inspection-adjusted amount is released to the "
                                  "seller; the rest is refunded to the buyer. Without acceptance or dispute, a lot "
                                  "is released automatically after the auto-release period.",
-                                 days=content["payment"]["due_days"]))]},
+                                 days=content["payment"]["due_days"])),
+                  *([(_("Auto-release"), _("%(days)s days after the lot's inspection report, unless the buyer "
+                                           "accepts or disputes it first.",
+                                           days=content["payment"]["auto_release_days"]))]
+                    if content["payment"].get("auto_release_days") else [])]},
         {"title": _("8. Dispute resolution"),
          "rows": [(_("Procedure"), _("A party may dispute a lot with evidence; the escrow is frozen and the "
                                      "platform operator decides how it is split. Either party may then bring the "

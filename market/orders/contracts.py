@@ -14,7 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+<<<<<<< HEAD
 from flask_babel import lazy_gettext as _l
+=======
+from flask import current_app
+>>>>>>> h/money
 from sqlalchemy import select
 
 from market.accounts.models import Company, CompanyKind
@@ -81,7 +85,8 @@ def build_content(order: TradeOrder, version: int) -> dict[str, Any]:
                      "window_end": _iso(order.delivery_window_end)},
         "inspection": {"method": INSPECTION_METHODS.get(order.industry or "", NO_AGENCY_METHOD),
                        "agency": _party(agency) if agency else None},
-        "payment": {"method": "escrow", "due_days": 3},
+        "payment": {"method": "escrow", "due_days": 3,
+                    "auto_release_days": int(current_app.config["ESCROW_AUTO_RELEASE_DAYS"])},
         "dispute_resolution": "platform_then_court",
         **({"seller_terms": order.seller_terms} if order.seller_terms else {}),
     }
