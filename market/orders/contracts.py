@@ -14,11 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-<<<<<<< HEAD
-from flask_babel import lazy_gettext as _l
-=======
 from flask import current_app
->>>>>>> h/money
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.accounts.models import Company, CompanyKind
