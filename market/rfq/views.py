@@ -82,9 +82,16 @@ def new():  # type: ignore[no-untyped-def]
 @bp.get("/<int:rfq_id>")
 @require_company()
 def detail(rfq_id: int):  # type: ignore[no-untyped-def]
+    return _detail_page(rfq_id)
+
+
+def _detail_page(rfq_id: int, *, errors: dict[str, str] | None = None, form: object = None,
+                 status: int = 200):  # type: ignore[no-untyped-def]
+    """The RFQ page; a refused quote comes back here with each error beside its field and the input kept."""
     company = acting_company()
     rfq = services.as_of_now(services.get_rfq(company, rfq_id))
-    context: dict[str, object] = {"rfq": rfq, "company": company, "now": utcnow()}
+    context: dict[str, object] = {"rfq": rfq, "company": company, "now": utcnow(), "errors": errors or {},
+                                  "form": form or {}}
     if rfq.buyer_id == company.id:
         context["is_buyer"] = True
         context["quote_count"] = services.quote_count(rfq, company)
@@ -95,7 +102,7 @@ def detail(rfq_id: int):  # type: ignore[no-untyped-def]
         context["own_quote"] = services.own_quote(rfq, company)
         context["may_quote"] = services.may_quote(rfq, company) and rfq.status == "open"
         context["default_valid_until"] = (rfq.deadline + timedelta(days=7))
-    return render_template("rfq/detail.html", **context)
+    return render_template("rfq/detail.html", **context), status
 
 
 @bp.post("/<int:rfq_id>/quote")
@@ -119,7 +126,7 @@ def quote(rfq_id: int):  # type: ignore[no-untyped-def]
         for field, message in (exc.field_errors or {"": exc.message}).items():
             label = _(QUOTE_FIELDS[field]) if field in QUOTE_FIELDS else _spec_label(rfq, field)
             flash(f"{label}: {translate(message)}" if label else translate(message), "error")
-        return redirect(url_for("rfq.detail", rfq_id=rfq.id) + "#quote-form")
+        return _detail_page(rfq.id, errors=exc.field_errors, form=form, status=422)
     commit()
     flash(_("Your quote is submitted and sealed until the deadline."), "success")
     return redirect(url_for("rfq.detail", rfq_id=rfq.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -85,5 +86,6 @@ def test_a_quote_with_a_bad_price_is_refused_naming_the_field(client):
                                                          "valid_until": "2099-01-01"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "单价" in page
-    assert "两位小数" in page
+    assert re.search(r"(两|2) ?位小数", page)  # beside the field and in the summary
+    assert 'class="field-error"' in page
     assert db.session.scalar(select(func.count(Quote.id))) == 0
