@@ -14,7 +14,7 @@ from catalog.views import listing_page
 from market.accounts.context import acting_company, require_company
 from market.accounts.models import Company
 from market.core.errors import ValidationFailed
-from market.core.http import commit
+from market.core.http import commit, wants_json
 from market.core.money import round_half_up
 from market.core.validation import parse
 from market.credit import gates
@@ -58,8 +58,8 @@ def cart_add():  # type: ignore[no-untyped-def]
     except ValidationFailed as exc:
         db.session.rollback()
         listing_id = request.form.get("listing_id", "")
-        if "listing_id" in exc.field_errors or not listing_id.isdigit():
-            raise
+        if "listing_id" in exc.field_errors or not listing_id.isdigit() or wants_json():
+            raise  # scripts get problem+json; a person gets the form back
         # the order form on the listing page again, the error beside the quantity, the input kept
         return listing_page(int(listing_id), exc.status, cart_errors=exc.field_errors,
                             cart_quantity=request.form.get("quantity", ""))

@@ -44,16 +44,21 @@ from tests.factories.orders import (
 )
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
-LATIN = re.compile(r"%\([a-z_]+\)[sd]|%%|[A-Za-z]+")
+LATIN = re.compile(r"%\([a-z_0-9]+\)[sd]|%%|[A-Za-z]+")
 # Latin words a Chinese text may carry: brands, grade and spec codes, units, standards, file formats
 ALLOWED_LATIN = {
     "Jinshang", "Stripe", "B", "L", "v", "AAA", "AA", "A", "BBB", "BB", "CCC", "CC", "C", "D", "N", "Y",
     "GB", "T", "Qnet", "ar", "St", "d", "Ad", "Mt", "Vdaf", "G", "mm", "kcal", "kg", "t", "HRB", "E", "Q",
     "PDF", "JPEG", "PNG", "WebP", "MB", "JSON", "CSV", "UTF", "SHA", "Ctrl", "Cmd", "YYYY", "MM", "DD",
     "I", "O", "S", "V", "Z", "Idempotency", "Key", "slug", "PO", "JS", "EPC", "QR", "USCC",
+    "CR", "DR",  # the bank statement's debit/credit flags, as the bank's file writes them
 }
 # operator-only help that names JSON fields verbatim; a search example that shows Chinese input on purpose
-ALLOWED_MSGIDS = ("Each attribute:", "e.g. 动力煤 5500", "Read (中文)")
+ALLOWED_MSGIDS = ("Each attribute:", "e.g. 动力煤 5500", "Read (中文)",
+                  # operator-only: the vocabulary page names its data columns and the CLI verbatim
+                  "No vocabulary yet", "Name the spec key", "Choose near, equal, max or min", "Choose low or high",
+                  # the statement format names the bank's own flags (贷/借 are what Chinese banks print)
+                  "Line %(line)s: the direction must be CR or DR")
 
 
 def stray_latin(text: str) -> list[str]:
