@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from market.app import create_app
 from market.config import PROJECT_ROOT
 from market.extensions import db
-from tests.conftest import TEST_DATABASE_URL, app_config
+from tests.conftest import TEST_DATABASE_URL, app_config, scratch_postgres_database
 
 
 @pytest.fixture
@@ -22,15 +18,8 @@ def fresh_database_url(tmp_path):
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    url = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{url.database}_migr_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("migr") as url:
+        yield url
 
 
 def test_upgrade_from_empty_matches_the_models(tmp_path, fresh_database_url):

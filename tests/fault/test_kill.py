@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +33,6 @@ import pytest
 import requests
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from catalog.models import Listing
 from catalog.search import get_index
@@ -52,7 +50,7 @@ from market.orders.placement import place_listing_orders
 from payments.checkout import simulate_payment
 from payments.ledger import JournalEntry
 from payments.models import Payout
-from tests.conftest import TEST_DATABASE_URL, app_config, is_postgres
+from tests.conftest import app_config, is_postgres, scratch_postgres_database
 from tests.factories import delivery, make_trade_listing, make_trader
 from tests.servers import free_port, wait_until_up
 
@@ -70,15 +68,8 @@ SETTLE_WITHIN = 120.0  # the queue's tail on a loaded 2-core machine, plus lease
 
 @pytest.fixture
 def fault_db():  # type: ignore[no-untyped-def]
-    url = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{url.database}_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("fault") as url:
+        yield url
 
 
 class Processes:
