@@ -17,15 +17,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from flask import has_app_context
+from pydantic import BeforeValidator
 from sqlalchemy import Boolean, Float, Integer, String, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.core import audit
 from market.core.timeutil import UTCDateTime, utcnow
+from market.core.validation import BoundedDecimal, FormModel, Text, _blank_to_none, parse
 from market.extensions import db
 
 KINDS = ("synonym", "narrower", "suffix", "prefix", "prefer")
@@ -119,21 +121,32 @@ def save_entry(entry: VocabularyEntry) -> VocabularyEntry:
     return entry
 
 
+_Number = Annotated[BoundedDecimal(ge=-10**9, le=10**9, places=4) | None, BeforeValidator(_blank_to_none)]
+
+
+class VocabularyForm(FormModel):
+    """An operator's vocabulary row: lengths as the columns hold them; finite, bounded numbers."""
+
+    kind: Text(12, min_length=1)
+    term: Text(60, min_length=1)
+    expansion: Text(400) = ""
+    spec_key: Text(40) = ""
+    mode: Text(8) = ""
+    low: _Number = None
+    high: _Number = None
+    tolerance: _Number = None
+    label_zh: Text(40) = ""
+    label_en: Text(60) = ""
+    unit: Text(20) = ""
+
+
 def add_entry(form: dict[str, str], actor_user_id: int) -> VocabularyEntry:
     """An operator's new row from form text (numbers parsed), validated and audited."""
-    from market.core.errors import ValidationFailed
 
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {key: (form.get(key) or "").strip()[:400] for key in COLUMNS}
+    data = parse(VocabularyForm, form)  # lengths as the columns hold them; finite, bounded numbers
+    values: dict[str, Any] = data.model_dump()
     for key in ("low", "high", "tolerance"):
-        raw, values[key] = values[key], None
-        if raw:
-            try:
-                values[key] = float(raw)
-            except ValueError:
-                errors[key] = "Enter a number."
-    if errors:
-        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
+        values[key] = float(values[key]) if values[key] is not None else None
     entry = save_entry(VocabularyEntry(**values))
     audit.record("search.vocabulary.add", "search_vocabulary", entry.id, actor_user_id=actor_user_id,
                  after={"kind": entry.kind, "term": entry.term, "expansion": entry.expansion})
