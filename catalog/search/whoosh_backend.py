@@ -273,9 +273,11 @@ class WhooshIndex:
         found: set[str] = set()
         leaves = [leaf for leaf, _offset in reader.leaf_readers()] if not reader.is_atomic() else [reader]
         for leaf in leaves:
-            if not hasattr(leaf, "segment"):
+            segment = leaf.segment() if hasattr(leaf, "segment") else None
+            if segment is None:  # an empty or in-memory reader: nothing to cache it under
+                found.update(leaf.terms_within(fieldname, token, distance, prefix=1))
                 continue
-            key = (leaf.segment().segment_id(), fieldname, token, distance)
+            key = (segment.segment_id(), fieldname, token, distance)
             words = self._near_cache.get(key)
             if words is None:
                 if len(self._near_cache) > 8192:
