@@ -5,6 +5,7 @@ Every service that changes state calls :func:`record` in the same transaction as
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import has_request_context, request
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from market.core.timeutil import UTCDateTime, utcnow
 from market.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class AuditLog(db.Model):
@@ -69,6 +72,17 @@ def record(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def record_refusal(action: str, obj_type: str, obj_id: object, *, note: str) -> None:
+    """After a refused request rolled back: one audit row in its own short transaction. The refusal stands
+    even if the row cannot be written; that failure is logged, never swallowed."""
+    try:
+        record(action, obj_type, obj_id, note=note)
+        db.session.commit()
+    except Exception:  # a broken audit write must not turn a 4xx into a 500
+        db.session.rollback()
+        log.exception("could not write the audit row %s for %s %s", action, obj_type, obj_id)
 
 
 def _current_user_id() -> int | None:

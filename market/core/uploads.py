@@ -169,11 +169,7 @@ def audit_refusal(exc: Exception) -> None:
         return
     from flask import has_request_context, request
 
-    from market.core.audit import record
-    from market.extensions import db
+    from market.core.audit import record_refusal
 
-    try:
-        record(exc.audit_action, "upload", request.path[:64] if has_request_context() else "-", note=exc.message[:300])
-        db.session.commit()
-    except Exception:  # the refusal stands even if its audit row cannot be written
-        db.session.rollback()
+    record_refusal(exc.audit_action, "upload", request.path[:64] if has_request_context() else "-",
+                   note=exc.message[:300])

@@ -85,16 +85,10 @@ def init_app(app: Flask) -> None:
 
 def _refuse_host():  # type: ignore[no-untyped-def]
     """400 with a clear message, nothing changed, one audit row (in its own short transaction)."""
-    from market.core.audit import record
+    from market.core.audit import record_refusal
     from market.core.http import error_response
-    from market.extensions import db
 
     forged = request.host[:200]
     log.warning("refused request for unknown host %r from %s", forged, request.remote_addr)
-    try:
-        record("request.host_refused", "request", request.path[:64], note=f"Host: {forged}")
-        db.session.commit()
-    except Exception:  # the refusal matters more than its audit row
-        db.session.rollback()
-        log.exception("could not write the audit row for a refused host")
+    record_refusal("request.host_refused", "request", request.path[:64], note=f"Host: {forged}")
     return error_response(400, _("This address is not served here. Please use the marketplace's own address."))
